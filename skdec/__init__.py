@@ -1,0 +1,13 @@
+"""skdec: deep embedded clustering and clustering-based network initialisation.
+
+The public API is re-exported here; private modules (``_name.py``) hold the code.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("skdec")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0+unknown"
+
+__all__ = ["__version__"]
