@@ -5,9 +5,11 @@ The public API is re-exported here; private modules (``_name.py``) hold the code
 
 from importlib.metadata import PackageNotFoundError, version
 
+from ._dec import DECClusterer
+
 try:
     __version__ = version("skdec")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
-__all__ = ["__version__"]
+__all__ = ["DECClusterer", "__version__"]

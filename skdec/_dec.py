@@ -1,0 +1,440 @@
+"""Deep Embedded Clustering (Xie, Girshick & Farhadi, ICML 2016)."""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import validate_data
+
+from ._base import BaseDeepClusterer
+from ._centers import INIT_STRATEGIES, initial_centers
+from ._pretrain import (
+    OPTIMIZERS,
+    optimizer_kwargs,
+    pretrain_layerwise,
+    train_autoencoder,
+)
+from .net import DECNet, TargetDistributionUpdate, embed
+from .nn import ClusteringLayer, DECModule, EncoderDecoder, MLPAutoencoder
+from .nn._autoencoder import _ACTIVATIONS
+
+
+def _resolve_device(device):
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"Invalid device {device!r}: {exc}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} was requested but CUDA is not available; "
+            "use device='cpu'."
+        )
+    return dev
+
+
+class DECClusterer(BaseDeepClusterer):
+    """Deep Embedded Clustering (DEC).
+
+    An autoencoder is pretrained to reconstruct the data; k-means (or another
+    ``init`` strategy) on its embedding gives the initial centres; then the
+    encoder and the centres are trained together to minimise ``KL(P || Q)``,
+    where ``Q`` is the Student's t soft assignment of the embedded samples to
+    the centres and ``P`` the sharpened target distribution, recomputed on the
+    whole data set every ``update_interval`` iterations (Xie et al., 2016).
+    With ``gamma > 0`` the reconstruction loss is kept during clustering (IDEC,
+    Guo et al., 2017).
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+        Number of clusters.
+    hidden_dims : tuple of int, default=(500, 500, 2000)
+        Hidden widths of the encoder (the decoder mirrors them).
+    n_components : int, default=10
+        Dimension of the embedding.
+    activation : str, default='relu'
+        Hidden-layer non-linearity: 'relu', 'leaky_relu', 'elu', 'gelu', 'tanh'
+        or 'sigmoid'.
+    encoder : torch.nn.Module, default=None
+        A user-supplied encoder (for instance trained elsewhere) replacing the
+        autoencoder's. It is copied, never modified. Its output width defines
+        ``n_components``.
+    decoder : torch.nn.Module, default=None
+        Decoder matching ``encoder``; needed to pretrain a user encoder or to
+        use ``gamma > 0`` with one.
+    pretrain : {'end-to-end', 'layerwise'} or False, default='end-to-end'
+        'end-to-end' trains the whole autoencoder on the reconstruction loss;
+        'layerwise' trains each layer pair as a denoising autoencoder, then
+        fine-tunes end-to-end (the paper's procedure); False uses the encoder
+        as it is (transfer learning).
+    pretrain_epochs : int, default=200
+        Epochs of end-to-end pretraining (of fine-tuning with 'layerwise').
+    layerwise_epochs : int, default=50
+        Epochs per layer pair with ``pretrain='layerwise'``.
+    corruption : float, default=0.2
+        Dropout rate of the denoising layer pairs.
+    pretrain_optimizer : {'adam', 'sgd'}, default='adam'
+    pretrain_lr : float, default=1e-3
+    init : {'kmeans', 'spherical-kmeans', 'gmm', 'random'} or ndarray, \
+            default='kmeans'
+        How the initial centres are found on the embedding; an array of shape
+        ``(n_clusters, n_components)`` is used as given.
+    n_init : int, default=20
+        Restarts of k-means / spherical k-means / the Gaussian mixture.
+    alpha : float, default=1.0
+        Degrees of freedom of the Student's t kernel.
+    optimizer : {'adam', 'sgd'}, default='adam'
+        Optimiser of the clustering stage.
+    lr : float, default=1e-4
+        Learning rate of the clustering stage.
+    momentum : float, default=0.9
+        Momentum of SGD (both stages).
+    update_interval : int, default=140
+        Iterations between two updates of the target distribution.
+    tol : float, default=1e-3
+        Stop when fewer than this fraction of samples change cluster between
+        two target updates.
+    max_iter : int, default=2000
+        Maximum number of clustering iterations (mini-batches).
+    gamma : float, default=0.0
+        Weight of the reconstruction loss during clustering (IDEC); 0 is DEC.
+    batch_size : int, default=256
+    device : str, default='cpu'
+        Torch device, for example 'cpu' or 'cuda'.
+    random_state : int, RandomState instance or None, default=None
+        Seeds k-means and torch (initial weights, shuffling, dropout); the same
+        value gives identical labels.
+    verbose : int, default=0
+        Print pretraining epochs and clustering updates when positive.
+
+    Attributes
+    ----------
+    cluster_centers_ : ndarray of shape (n_clusters, n_components)
+        Centres in the embedding space.
+    labels_ : ndarray of shape (n_samples,)
+        Cluster of each training sample.
+    n_iter_ : int
+        Clustering iterations run.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Defined only when ``X`` has string feature names.
+    history_ : list of dict
+        One record per target update: ``iteration``, ``loss`` (mean clustering
+        loss since the last update), ``delta_label`` (fraction of samples that
+        changed cluster), ``n_reseeded`` (empty clusters re-seeded).
+    converged_ : bool
+        Whether the clustering stage stopped because of ``tol``.
+    pretrain_nets_ : list of skdec.net.AutoencoderNet
+        Fitted pretraining nets (empty with ``pretrain=False``).
+    dec_net_ : skdec.net.DECNet
+        The fitted clustering net; ``dec_net_.module_`` is ``module_``.
+    module_ : skdec.nn.DECModule
+        Encoder, clustering layer and (for IDEC) decoder.
+    timings_ : dict
+        Wall seconds of 'pretrain', 'init' and 'cluster'.
+
+    See Also
+    --------
+    sklearn.cluster.KMeans : Clustering the raw features.
+    skdec.cluster.SphericalKMeans : k-means with cosine similarity.
+
+    References
+    ----------
+    J. Xie, R. Girshick, A. Farhadi. Unsupervised Deep Embedding for Clustering
+    Analysis. ICML 2016.
+
+    X. Guo, L. Gao, X. Liu, J. Yin. Improved Deep Embedded Clustering with Local
+    Structure Preservation. IJCAI 2017.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_blobs
+    >>> from skdec import DECClusterer
+    >>> X, y = make_blobs(200, n_features=5, centers=3, random_state=0)
+    >>> dec = DECClusterer(3, hidden_dims=(32,), n_components=2, pretrain_epochs=20,
+    ...                    max_iter=100, random_state=0)
+    >>> labels = dec.fit_predict(X)
+    >>> dec.cluster_centers_.shape, dec.predict_proba(X[:2]).shape
+    ((3, 2), (2, 3))
+    """
+
+    _parameter_constraints: dict = {
+        **BaseDeepClusterer._parameter_constraints,
+        "hidden_dims": ["array-like"],
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(_ACTIVATIONS))],
+        "encoder": [torch.nn.Module, None],
+        "decoder": [torch.nn.Module, None],
+        "pretrain": [StrOptions({"end-to-end", "layerwise"}), "boolean"],
+        "pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
+        "layerwise_epochs": [Interval(Integral, 0, None, closed="left")],
+        "corruption": [Interval(Real, 0, 1, closed="left")],
+        "pretrain_optimizer": [StrOptions(set(OPTIMIZERS))],
+        "pretrain_lr": [Interval(Real, 0, None, closed="neither")],
+        "init": [StrOptions(set(INIT_STRATEGIES)), "array-like"],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="neither")],
+        "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "update_interval": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, 1, closed="both")],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "gamma": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "device": [str, torch.device],
+    }
+
+    def __init__(
+        self,
+        n_clusters=8,
+        *,
+        hidden_dims=(500, 500, 2000),
+        n_components=10,
+        activation="relu",
+        encoder=None,
+        decoder=None,
+        pretrain="end-to-end",
+        pretrain_epochs=200,
+        layerwise_epochs=50,
+        corruption=0.2,
+        pretrain_optimizer="adam",
+        pretrain_lr=1e-3,
+        init="kmeans",
+        n_init=20,
+        alpha=1.0,
+        optimizer="adam",
+        lr=1e-4,
+        momentum=0.9,
+        update_interval=140,
+        tol=1e-3,
+        max_iter=2000,
+        gamma=0.0,
+        batch_size=256,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_clusters = n_clusters
+        self.hidden_dims = hidden_dims
+        self.n_components = n_components
+        self.activation = activation
+        self.encoder = encoder
+        self.decoder = decoder
+        self.pretrain = pretrain
+        self.pretrain_epochs = pretrain_epochs
+        self.layerwise_epochs = layerwise_epochs
+        self.corruption = corruption
+        self.pretrain_optimizer = pretrain_optimizer
+        self.pretrain_lr = pretrain_lr
+        self.init = init
+        self.n_init = n_init
+        self.alpha = alpha
+        self.optimizer = optimizer
+        self.lr = lr
+        self.momentum = momentum
+        self.update_interval = update_interval
+        self.tol = tol
+        self.max_iter = max_iter
+        self.gamma = gamma
+        self.batch_size = batch_size
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ checks
+    def _check_params_vs_input(self, X):
+        n_samples = X.shape[0]
+        if n_samples < self.n_clusters:
+            raise ValueError(
+                f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}."
+            )
+        if self.pretrain is True:
+            raise ValueError(
+                "pretrain=True is ambiguous; use 'end-to-end', 'layerwise' or False."
+            )
+        if self.encoder is not None:
+            if self.pretrain == "layerwise":
+                raise ValueError(
+                    "pretrain='layerwise' builds its own layers and cannot be used "
+                    "with a user-supplied encoder; use 'end-to-end' or False."
+                )
+            if self.pretrain and self.decoder is None:
+                raise ValueError(
+                    "Pretraining a user-supplied encoder needs a matching `decoder`; "
+                    "pass one, or set pretrain=False to use the encoder as it is."
+                )
+            if self.gamma > 0 and self.decoder is None:
+                raise ValueError("gamma > 0 (IDEC) needs a `decoder`.")
+        else:
+            dims = np.asarray(self.hidden_dims)
+            if (
+                dims.ndim != 1
+                or not np.issubdtype(dims.dtype, np.integer)
+                or (dims <= 0).any()
+            ):
+                raise ValueError(
+                    "hidden_dims must be a sequence of positive integers, got "
+                    f"{self.hidden_dims!r}."
+                )
+
+    def _build_autoencoder(self, n_features):
+        if self.encoder is not None:
+            enc = copy.deepcopy(self.encoder)
+            dec = copy.deepcopy(self.decoder) if self.decoder is not None else None
+            return enc, dec
+        ae = MLPAutoencoder(
+            n_features,
+            tuple(int(d) for d in self.hidden_dims),
+            self.n_components,
+            self.activation,
+        )
+        return ae.encoder, ae.decoder
+
+    # --------------------------------------------------------------------- fit
+    def fit(self, X, y=None):
+        """Pretrain the autoencoder, initialise the centres and run DEC.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data; scaling the features to [0, 1] is recommended.
+        y : Ignored
+
+        Returns
+        -------
+        self : DECClusterer
+            Fitted estimator.
+        """
+        self._validate_params()
+        X = validate_data(self, X, dtype=np.float32)
+        self._check_params_vs_input(X)
+        self.device_ = _resolve_device(self.device)
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        devices = [self.device_] if self.device_.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            self._fit(X, rng)
+        return self
+
+    def _fit(self, X, rng):
+        verbose = int(self.verbose)
+        timings = {}
+        t0 = time.perf_counter()
+        encoder, decoder = self._build_autoencoder(X.shape[1])
+        self.pretrain_nets_ = self._pretrain(encoder, decoder, X, verbose)
+        if self.pretrain_nets_:
+            trained = self.pretrain_nets_[-1].module_
+            encoder, decoder = trained.encoder, trained.decoder
+        timings["pretrain"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        Z = embed(encoder, X, device=self.device_).cpu().numpy()
+        if not np.isfinite(Z).all():
+            raise ValueError(
+                "The encoder produced non-finite embeddings; check the input "
+                "scaling or lower `pretrain_lr`."
+            )
+        init = self.init
+        if not isinstance(init, str):
+            init = np.asarray(init, dtype=np.float64)
+            expected = (self.n_clusters, Z.shape[1])
+            if init.shape != expected:
+                raise ValueError(
+                    f"init array has shape {init.shape}, expected {expected} "
+                    "(n_clusters, n_components)."
+                )
+            if not np.isfinite(init).all():
+                raise ValueError("init array contains NaN or infinity.")
+        centers = initial_centers(Z, self.n_clusters, init, self.n_init, rng)
+        timings["init"] = time.perf_counter() - t0
+        if verbose:
+            how = self.init if isinstance(self.init, str) else "array"
+            print(
+                f"[DEC] initial centres by {how} in {timings['init']:.1f}s", flush=True
+            )
+
+        t0 = time.perf_counter()
+        layer = ClusteringLayer(
+            self.n_clusters,
+            Z.shape[1],
+            self.alpha,
+            torch.as_tensor(centers, dtype=torch.float32),
+        )
+        module = DECModule(encoder, layer, decoder if self.gamma > 0 else None)
+        callback = TargetDistributionUpdate(
+            update_interval=self.update_interval,
+            tol=self.tol,
+            max_iter=self.max_iter,
+            verbose=verbose,
+        )
+        n_batches = math.ceil(X.shape[0] / self.batch_size)
+        net = DECNet(
+            module,
+            gamma=self.gamma,
+            max_epochs=math.ceil(self.max_iter / n_batches) + 1,
+            lr=self.lr,
+            batch_size=self.batch_size,
+            device=self.device_,
+            callbacks=[("target", callback)],
+            verbose=0,
+            **optimizer_kwargs(self.optimizer, self.momentum),
+        )
+        net.fit(X, np.arange(X.shape[0]))
+        timings["cluster"] = time.perf_counter() - t0
+
+        self.dec_net_ = net
+        self.module_ = net.module_
+        self.module_.eval()
+        net.target_ = None  # the target of the training data is not model state
+        self.history_ = callback.updates_
+        self.converged_ = callback.converged_
+        self.n_iter_ = callback.iteration_
+        self.cluster_centers_ = (
+            self.module_.clustering_layer.centers.detach()
+            .cpu()
+            .numpy()
+            .astype(np.float64)
+        )
+        self.timings_ = timings
+        self.labels_ = self.predict(X)
+        if verbose:
+            print(
+                f"[DEC] done: {self.n_iter_} iterations, converged={self.converged_}, "
+                f"{sum(timings.values()):.1f}s",
+                flush=True,
+            )
+
+    def _pretrain(self, encoder, decoder, X, verbose):
+        if not self.pretrain:
+            return []
+        common = dict(
+            lr=self.pretrain_lr,
+            batch_size=self.batch_size,
+            optimizer=self.pretrain_optimizer,
+            momentum=self.momentum,
+            device=self.device_,
+            verbose=verbose,
+        )
+        if self.pretrain == "layerwise":
+            dims = [X.shape[1], *map(int, self.hidden_dims), self.n_components]
+            _, nets = pretrain_layerwise(
+                dims,
+                X,
+                activation=self.activation,
+                corruption=self.corruption,
+                epochs=self.layerwise_epochs,
+                finetune_epochs=self.pretrain_epochs,
+                **common,
+            )
+            return nets
+        module = EncoderDecoder(encoder, decoder)
+        return [train_autoencoder(module, X, epochs=self.pretrain_epochs, **common)]

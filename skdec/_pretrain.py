@@ -1,0 +1,111 @@
+"""Autoencoder pretraining: end-to-end and greedy layer-wise denoising."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .net import AutoencoderNet, embed
+from .nn import DenoisingLayerPair, EncoderDecoder
+
+OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
+
+
+def optimizer_kwargs(name: str, momentum: float) -> dict:
+    """skorch keyword arguments selecting the optimiser ``name``."""
+    kwargs = {"optimizer": OPTIMIZERS[name]}
+    if name == "sgd":
+        kwargs["optimizer__momentum"] = momentum
+    return kwargs
+
+
+def train_autoencoder(
+    module, X, *, epochs, lr, batch_size, optimizer, momentum, device, verbose
+):
+    """Fit ``module`` (returning ``(code, x_hat)``) to reconstruct ``X``.
+
+    Returns the fitted :class:`~skdec.net.AutoencoderNet`.
+    """
+    net = AutoencoderNet(
+        module,
+        max_epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        device=device,
+        verbose=verbose,
+        **optimizer_kwargs(optimizer, momentum),
+    )
+    return net.fit(X)
+
+
+def pretrain_layerwise(
+    dims,
+    X,
+    *,
+    activation,
+    corruption,
+    epochs,
+    finetune_epochs,
+    lr,
+    batch_size,
+    optimizer,
+    momentum,
+    device,
+    verbose,
+):
+    """Greedy layer-wise denoising pretraining followed by end-to-end fine-tuning.
+
+    Each pair ``dims[i] -> dims[i+1]`` is trained as a denoising autoencoder
+    (dropout ``corruption`` on its input and code) on the clean codes of the
+    pairs below it, as in Xie et al. (2016). The stacked encoder and decoder are
+    then fine-tuned end-to-end without corruption.
+
+    Returns
+    -------
+    stacked : nn.Module
+        Module with ``encoder`` and ``decoder`` returning ``(z, x_hat)``.
+    nets : list of AutoencoderNet
+        The fitted nets: one per layer pair, then the fine-tuning net.
+    """
+    n_pairs = len(dims) - 1
+    H = X
+    encoders, decoders, nets = [], [], []
+    for i in range(n_pairs):
+        pair = DenoisingLayerPair(
+            dims[i],
+            dims[i + 1],
+            activation=activation,
+            encoder_activation=i < n_pairs - 1,
+            decoder_activation=i > 0,
+            corruption=corruption,
+        )
+        net = train_autoencoder(
+            pair,
+            H,
+            epochs=epochs,
+            lr=lr,
+            batch_size=batch_size,
+            optimizer=optimizer,
+            momentum=momentum,
+            device=device,
+            verbose=verbose,
+        )
+        nets.append(net)
+        trained = net.module_
+        encoders.append(trained.encoder)
+        decoders.insert(0, trained.decoder)
+        H = embed(trained.encoder, H, device=device).cpu()
+    stacked = EncoderDecoder(nn.Sequential(*encoders), nn.Sequential(*decoders))
+    net = train_autoencoder(
+        stacked,
+        X,
+        epochs=finetune_epochs,
+        lr=lr,
+        batch_size=batch_size,
+        optimizer=optimizer,
+        momentum=momentum,
+        device=device,
+        verbose=verbose,
+    )
+    nets.append(net)
+    return net.module_, nets

@@ -1,0 +1,174 @@
+"""skorch callbacks of the DEC self-training stage."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import torch
+from skorch.callbacks import Callback
+
+from ..nn import target_distribution
+from ._loader import as_float_tensor
+
+__all__ = ["EmptyClusterWarning", "TargetDistributionUpdate", "embed"]
+
+
+class EmptyClusterWarning(UserWarning):
+    """A cluster lost all its members during DEC training and was re-seeded."""
+
+
+@torch.no_grad()
+def embed(encoder: torch.nn.Module, X, batch_size: int = 4096, device="cpu"):
+    """Embed ``X`` with ``encoder`` in evaluation mode, batch by batch.
+
+    Parameters
+    ----------
+    encoder : torch.nn.Module
+    X : array-like or Tensor of shape (n_samples, n_features)
+    batch_size : int, default=4096
+    device : str or torch.device, default='cpu'
+
+    Returns
+    -------
+    Z : Tensor of shape (n_samples, n_components), on ``device``
+    """
+    was_training = encoder.training
+    encoder.eval()
+    X = as_float_tensor(X)
+    try:
+        parts = [
+            encoder(X[i : i + batch_size].to(device))
+            for i in range(0, len(X), batch_size)
+        ]
+    finally:
+        encoder.train(was_training)
+    return torch.cat(parts)
+
+
+class TargetDistributionUpdate(Callback):
+    """Recompute DEC's target distribution on the whole data set.
+
+    Every ``update_interval`` training iterations the soft assignment ``Q`` of
+    the whole data set is computed, the net's ``target_`` is set to
+    ``target_distribution(Q)``, and the fraction of samples whose hard label
+    changed since the previous update is recorded. Training stops (skorch's
+    ``KeyboardInterrupt`` convention) when that fraction falls below ``tol`` or
+    after ``max_iter`` iterations.
+
+    A cluster left without members is re-seeded on the embedding of the
+    worst-fitting sample (the lowest largest soft assignment) and an
+    :class:`EmptyClusterWarning` is issued.
+
+    Parameters
+    ----------
+    update_interval : int, default=140
+    tol : float, default=1e-3
+    max_iter : int, default=2000
+    batch_size : int, default=4096
+        Batch size of the whole-data forward pass.
+    verbose : int, default=0
+        Print one line per update when positive.
+
+    Attributes
+    ----------
+    iteration_ : int
+        Training iterations done.
+    updates_ : list of dict
+        One record per target update: ``iteration``, ``loss`` (mean training
+        loss since the previous update), ``delta_label``, ``n_reseeded``.
+    converged_ : bool
+        Whether training stopped because of ``tol``.
+    labels_ : Tensor
+        Hard labels at the last update.
+    """
+
+    def __init__(
+        self, update_interval=140, tol=1e-3, max_iter=2000, batch_size=4096, verbose=0
+    ):
+        self.update_interval = update_interval
+        self.tol = tol
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.verbose = verbose
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        self.X_ = as_float_tensor(X)
+        self.iteration_ = 0
+        self.updates_ = []
+        self.converged_ = False
+        self.labels_ = None
+        self._losses = []
+        self._update(net)
+
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        if not training:
+            return
+        if self.iteration_ >= self.max_iter:
+            raise KeyboardInterrupt
+        if self.iteration_ > 0 and self.iteration_ % self.update_interval == 0:
+            delta = self._update(net)
+            if delta < self.tol:
+                self.converged_ = True
+                raise KeyboardInterrupt
+        self.iteration_ += 1
+
+    def on_batch_end(self, net, batch=None, training=False, loss=None, **kwargs):
+        if training:
+            self._losses.append(loss.item())
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        self.X_ = None  # do not pickle the training data with the net
+
+    @torch.no_grad()
+    def _update(self, net) -> float:
+        module = net.module_
+        layer = module.clustering_layer
+        z = embed(module.encoder, self.X_, self.batch_size, net.device)
+        q = layer(z)
+        labels = q.argmax(dim=1)
+        n_reseeded = self._reseed_empty(layer, z, q, labels)
+        if n_reseeded:
+            q = layer(z)
+            labels = q.argmax(dim=1)
+        net.target_ = target_distribution(q)
+        if self.labels_ is None:
+            delta = math.nan
+        else:
+            delta = (labels != self.labels_).float().mean().item()
+        self.labels_ = labels
+        loss = sum(self._losses) / len(self._losses) if self._losses else math.nan
+        self._losses = []
+        self.updates_.append(
+            {
+                "iteration": self.iteration_,
+                "loss": loss,
+                "delta_label": delta,
+                "n_reseeded": n_reseeded,
+            }
+        )
+        if self.verbose > 0:
+            print(
+                f"[DEC] iteration {self.iteration_:6d}  loss {loss:.5f}  "
+                f"label change {delta:.4f}",
+                flush=True,
+            )
+        return delta
+
+    @staticmethod
+    def _reseed_empty(layer, z, q, labels) -> int:
+        counts = torch.bincount(labels, minlength=layer.centers.shape[0])
+        empty = torch.nonzero(counts == 0).flatten()
+        if len(empty) == 0:
+            return 0
+        # worst-fitting samples first; one distinct sample per empty cluster
+        worst = torch.argsort(q.max(dim=1).values)[: len(empty)]
+        layer.centers.data[empty] = z[worst]
+        warnings.warn(
+            f"{len(empty)} cluster(s) {empty.tolist()} lost all members during "
+            "DEC training; their centres were re-seeded on the worst-fitting "
+            "samples. Consider fewer clusters or a smaller `lr`.",
+            EmptyClusterWarning,
+            stacklevel=2,
+        )
+        return len(empty)

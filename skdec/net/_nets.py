@@ -1,0 +1,105 @@
+"""skorch nets that train the autoencoder and the DEC clustering network."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from skorch import NeuralNet
+
+from ._loader import TensorBatchIterator
+
+__all__ = ["AutoencoderNet", "DECNet", "TrainingDivergedError", "check_finite_loss"]
+
+
+class TrainingDivergedError(FloatingPointError, ValueError):
+    """Raised when a training loss becomes NaN or infinite."""
+
+
+def check_finite_loss(loss: torch.Tensor, stage: str, hint: str) -> None:
+    """Raise :class:`TrainingDivergedError` when ``loss`` is not finite."""
+    if not torch.isfinite(loss):
+        raise TrainingDivergedError(
+            f"The {stage} loss became {loss.item()}: training diverged. {hint}"
+        )
+
+
+class _FastNet(NeuralNet):
+    """NeuralNet defaults for in-memory data: no validation split, tensor batches."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("train_split", None)
+        kwargs.setdefault("iterator_train", TensorBatchIterator)
+        kwargs.setdefault("iterator_valid", TensorBatchIterator)
+        kwargs.setdefault("iterator_train__shuffle", True)
+        kwargs.setdefault("criterion", torch.nn.MSELoss)
+        super().__init__(*args, **kwargs)
+
+
+class AutoencoderNet(_FastNet):
+    """Train a module returning ``(code, reconstruction)`` to reconstruct ``X``.
+
+    The loss is the mean squared reconstruction error; ``y`` is ignored. Used
+    for end-to-end pretraining and for each layer pair of greedy layer-wise
+    pretraining.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from skdec.nn import MLPAutoencoder
+    >>> from skdec.net import AutoencoderNet
+    >>> _ = torch.manual_seed(0)
+    >>> net = AutoencoderNet(MLPAutoencoder, module__n_features=4,
+    ...                      module__hidden_dims=(8,), module__n_components=2,
+    ...                      max_epochs=3, batch_size=16, verbose=0)
+    >>> net = net.fit(np.random.RandomState(0).rand(32, 4).astype("float32"))
+    >>> len(net.history)
+    3
+    """
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        _, x_hat = y_pred
+        loss = F.mse_loss(x_hat, X.to(x_hat.device))
+        check_finite_loss(
+            loss,
+            "pretraining reconstruction",
+            "Lower `pretrain_lr`, scale the input features (for example to "
+            "[0, 1]) or use a smaller batch size.",
+        )
+        return loss
+
+
+class DECNet(_FastNet):
+    """Train a :class:`skdec.nn.DECModule` on DEC's KL(P || Q) objective.
+
+    ``y`` must hold the sample indices into the whole data set: the target
+    distribution ``P`` of the whole data set lives in ``target_`` (set by the
+    :class:`~skdec.net.TargetDistributionUpdate` callback) and each mini-batch
+    looks up its rows by index. With ``gamma > 0`` the reconstruction error of
+    the module's decoder is added (IDEC, Guo et al. 2017).
+
+    Parameters
+    ----------
+    gamma : float, default=0.0
+        Weight of the reconstruction loss.
+    *args, **kwargs
+        Passed to :class:`skorch.NeuralNet`.
+    """
+
+    def __init__(self, *args, gamma=0.0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.gamma = gamma
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        q, _, x_hat = y_pred
+        p = self.target_[y_true.to(self.target_.device)].to(q.device)
+        log_q = torch.log(q.clamp_min(torch.finfo(q.dtype).tiny))
+        loss = F.kl_div(log_q, p, reduction="batchmean")
+        if self.gamma > 0:
+            loss = loss + self.gamma * F.mse_loss(x_hat, X.to(x_hat.device))
+        check_finite_loss(
+            loss,
+            "clustering",
+            "Lower `lr`, scale the input features, or check the pretrained "
+            "encoder for exploding embeddings.",
+        )
+        return loss

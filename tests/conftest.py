@@ -1,0 +1,38 @@
+import numpy as np
+import pytest
+import torch
+
+FAST_DEC = dict(
+    hidden_dims=(32,),
+    n_components=3,
+    pretrain_epochs=15,
+    max_iter=60,
+    update_interval=20,
+    batch_size=64,
+    n_init=3,
+)
+
+
+@pytest.fixture(autouse=True)
+def _seed_everything():
+    """Tests must not depend on global RNG state left by other tests."""
+    np.random.seed(0)  # noqa: NPY002 - legacy global state used by old code
+    torch.manual_seed(0)
+
+
+@pytest.fixture
+def fast_dec_params():
+    return dict(FAST_DEC)
+
+
+def pytest_collection_modifyitems(config, items):
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="CUDA is not available")
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(skip)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "cuda: needs a CUDA device")

@@ -1,0 +1,276 @@
+import pickle
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.datasets import make_blobs
+from sklearn.metrics import adjusted_rand_score
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler
+
+from skdec import DECClusterer
+from skdec.net import EmptyClusterWarning, TrainingDivergedError
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    X, y = make_blobs(300, n_features=10, centers=4, cluster_std=0.3, random_state=1)
+    return MinMaxScaler().fit_transform(X).astype(np.float32), y
+
+
+@pytest.fixture(scope="module")
+def fitted(blobs):
+    from conftest import FAST_DEC
+
+    return DECClusterer(4, random_state=0, **FAST_DEC).fit(blobs[0])
+
+
+def test_recovers_well_separated_blobs_exactly(blobs, fitted):
+    X, y = blobs
+    assert adjusted_rand_score(y, fitted.labels_) == 1.0
+    assert adjusted_rand_score(y, fitted.predict(X)) == 1.0
+
+
+def test_fitted_attributes(blobs, fitted):
+    X, _ = blobs
+    assert fitted.cluster_centers_.shape == (4, 3)
+    assert fitted.labels_.shape == (300,)
+    assert fitted.n_features_in_ == 10
+    assert 0 < fitted.n_iter_ <= 60
+    assert isinstance(fitted.converged_, bool)
+    assert fitted.history_[0]["iteration"] == 0
+    assert np.isnan(fitted.history_[0]["delta_label"])
+    assert all(0 <= h["delta_label"] <= 1 for h in fitted.history_[1:])
+    assert set(fitted.timings_) == {"pretrain", "init", "cluster"}
+    assert len(fitted.pretrain_nets_) == 1
+    losses = fitted.pretrain_nets_[0].history[:, "train_loss"]
+    assert losses[-1] < losses[0]
+    assert fitted.dec_net_.module_ is fitted.module_
+
+
+def test_prediction_api(blobs, fitted):
+    X, _ = blobs
+    proba = fitted.predict_proba(X)
+    assert proba.shape == (300, 4)
+    np.testing.assert_allclose(proba.sum(1), 1, rtol=1e-5)
+    np.testing.assert_array_equal(proba.argmax(1), fitted.predict(X))
+    Z = fitted.transform(X)
+    assert Z.shape == (300, 3) and Z.dtype == np.float64
+    score = fitted.score(X)
+    assert np.isfinite(score) and score <= 0
+
+
+def test_same_random_state_same_labels(blobs, fast_dec_params):
+    X, _ = blobs
+    a = DECClusterer(4, random_state=3, **fast_dec_params).fit(X)
+    b = DECClusterer(4, random_state=3, **fast_dec_params).fit(X)
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    np.testing.assert_array_equal(a.cluster_centers_, b.cluster_centers_)
+
+
+def test_fit_does_not_touch_global_torch_rng(blobs, fast_dec_params):
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    DECClusterer(4, random_state=0, **fast_dec_params).fit(blobs[0])
+    assert torch.equal(torch.rand(3), expected)
+
+
+@pytest.mark.parametrize("dump", ["pickle", "joblib"])
+def test_serialisation_round_trip(blobs, fitted, tmp_path, dump):
+    X, _ = blobs
+    if dump == "pickle":
+        restored = pickle.loads(pickle.dumps(fitted))
+    else:
+        joblib.dump(fitted, tmp_path / "dec.joblib")
+        restored = joblib.load(tmp_path / "dec.joblib")
+    np.testing.assert_array_equal(restored.predict(X), fitted.predict(X))
+    np.testing.assert_array_equal(restored.predict_proba(X), fitted.predict_proba(X))
+
+
+def test_clone_pipeline_and_grid_search(blobs, fast_dec_params):
+    X, y = blobs
+    dec = DECClusterer(4, random_state=0, **fast_dec_params)
+    assert clone(dec).get_params() == dec.get_params()
+    pipe = make_pipeline(MinMaxScaler(), dec)
+    assert adjusted_rand_score(y, pipe.fit_predict(X)) == 1.0
+    grid = GridSearchCV(
+        dec,
+        {"init": ["kmeans", "spherical-kmeans", "gmm", "random"]},
+        cv=2,
+        n_jobs=2,
+    ).fit(X)
+    assert grid.best_params_["init"] in {"kmeans", "spherical-kmeans", "gmm", "random"}
+    assert np.isfinite(grid.cv_results_["mean_test_score"]).all()
+
+
+@pytest.mark.parametrize("init", ["kmeans", "spherical-kmeans", "gmm", "random"])
+def test_every_init_strategy(blobs, fast_dec_params, init):
+    X, y = blobs
+    dec = DECClusterer(4, init=init, random_state=0, **fast_dec_params).fit(X)
+    assert adjusted_rand_score(y, dec.labels_) > 0.5
+
+
+def test_init_array_and_empty_cluster_reseeded(blobs, fast_dec_params):
+    X, _ = blobs
+    dec = DECClusterer(
+        4,
+        pretrain_epochs=0,
+        random_state=0,
+        **{k: v for k, v in fast_dec_params.items() if k != "pretrain_epochs"},
+    )
+    Z = dec.set_params(max_iter=0).fit(X).transform(X)
+    centers = np.vstack([Z[:3], Z.mean(0) + 1e4])  # the last centre is far away
+    with pytest.warns(EmptyClusterWarning, match="re-seeded"):
+        dec.set_params(init=centers, max_iter=40).fit(X)
+    assert dec.history_[0]["n_reseeded"] == 1
+    assert np.abs(dec.cluster_centers_).max() < 1e3  # moved back among the data
+
+
+def test_init_array_wrong_shape(blobs, fast_dec_params):
+    with pytest.raises(ValueError, match=r"init array has shape \(2, 3\)"):
+        DECClusterer(4, init=np.zeros((2, 3)), **fast_dec_params).fit(blobs[0])
+
+
+def test_layerwise_pretraining(blobs, fast_dec_params):
+    X, y = blobs
+    params = dict(fast_dec_params, hidden_dims=(16, 8), layerwise_epochs=5)
+    dec = DECClusterer(4, pretrain="layerwise", random_state=0, **params).fit(X)
+    assert len(dec.pretrain_nets_) == 3 + 1  # three layer pairs, then fine-tuning
+    assert adjusted_rand_score(y, dec.labels_) > 0.5
+
+
+def test_user_encoder_without_pretraining(blobs, fast_dec_params):
+    X, y = blobs
+    torch.manual_seed(0)
+    encoder = torch.nn.Sequential(
+        torch.nn.Linear(10, 16), torch.nn.ReLU(), torch.nn.Linear(16, 5)
+    )
+    before = [p.detach().clone() for p in encoder.parameters()]
+    dec = DECClusterer(
+        4, encoder=encoder, pretrain=False, random_state=0, **fast_dec_params
+    ).fit(X)
+    assert dec.cluster_centers_.shape == (4, 5)  # width taken from the encoder
+    assert dec.pretrain_nets_ == []
+    for p, q in zip(before, encoder.parameters()):
+        assert torch.equal(p, q)  # the user's module is copied, never trained
+    assert adjusted_rand_score(y, dec.labels_) > 0.5
+
+
+def test_user_encoder_pretrained_with_decoder_and_idec(blobs, fast_dec_params):
+    X, _ = blobs
+    encoder = torch.nn.Sequential(
+        torch.nn.Linear(10, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3)
+    )
+    decoder = torch.nn.Sequential(
+        torch.nn.Linear(3, 16), torch.nn.ReLU(), torch.nn.Linear(16, 10)
+    )
+    dec = DECClusterer(
+        4,
+        encoder=encoder,
+        decoder=decoder,
+        gamma=0.1,
+        random_state=0,
+        **fast_dec_params,
+    ).fit(X)
+    assert dec.module_.decoder is not None
+    assert len(dec.pretrain_nets_) == 1
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"pretrain": True}, "ambiguous"),
+        ({"encoder": torch.nn.Linear(10, 2)}, "needs a matching `decoder`"),
+        (
+            {"encoder": torch.nn.Linear(10, 2), "pretrain": False, "gamma": 0.5},
+            "needs a `decoder`",
+        ),
+        (
+            {"encoder": torch.nn.Linear(10, 2), "pretrain": "layerwise"},
+            "cannot be used with a user-supplied encoder",
+        ),
+        ({"hidden_dims": (8, -1)}, "hidden_dims must be a sequence of positive"),
+        (
+            {"device": "cuda:0" if not torch.cuda.is_available() else "nonsense"},
+            "device",
+        ),
+    ],
+)
+def test_inconsistent_parameters(blobs, params, message):
+    with pytest.raises(ValueError, match=message):
+        DECClusterer(4, **params).fit(blobs[0])
+
+
+@pytest.mark.parametrize(
+    "params, name",
+    [
+        ({"n_clusters": 0}, "n_clusters"),
+        ({"init": "k-means++"}, "init"),
+        ({"pretrain": "greedy"}, "pretrain"),
+        ({"alpha": 0}, "alpha"),
+        ({"tol": 2.0}, "tol"),
+        ({"optimizer": "rmsprop"}, "optimizer"),
+        ({"activation": "swish"}, "activation"),
+    ],
+)
+def test_invalid_hyperparameters(blobs, params, name):
+    with pytest.raises(ValueError, match=f"The '{name}' parameter"):
+        DECClusterer(**params).fit(blobs[0])
+
+
+def test_bad_input(blobs, fitted, fast_dec_params):
+    X, _ = blobs
+    bad = X.copy()
+    bad[3, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        DECClusterer(4, **fast_dec_params).fit(bad)
+    bad[3, 2] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        DECClusterer(4, **fast_dec_params).fit(bad)
+    with pytest.raises(ValueError, match="2D array"):
+        DECClusterer(4, **fast_dec_params).fit(X[:, 0])
+    with pytest.raises(ValueError, match="n_samples=3 should be >= n_clusters=4"):
+        DECClusterer(4, **fast_dec_params).fit(X[:3])
+    with pytest.raises(ValueError, match="X has 9 features"):
+        fitted.predict(X[:, :9])
+
+
+def test_divergence_raises_clear_error(blobs, fast_dec_params):
+    X, _ = blobs
+    with pytest.raises(TrainingDivergedError, match="pretrain_lr"):
+        DECClusterer(
+            4, pretrain_lr=1e12, pretrain_optimizer="sgd", **fast_dec_params
+        ).fit(X * 1e6)
+
+
+def test_verbose_progress(blobs, fast_dec_params, capsys):
+    X, _ = blobs
+    DECClusterer(4, random_state=0, **fast_dec_params).fit(X)
+    assert capsys.readouterr().out == ""
+    DECClusterer(4, random_state=0, verbose=1, **fast_dec_params).fit(X)
+    out = capsys.readouterr().out
+    assert "train_loss" in out and "[DEC] iteration" in out and "[DEC] done" in out
+
+
+def test_tol_stops_early_and_max_iter_caps(blobs, fast_dec_params):
+    X, _ = blobs
+    params = dict(fast_dec_params, max_iter=500, update_interval=10)
+    dec = DECClusterer(4, tol=0.5, random_state=0, **params).fit(X)
+    assert dec.converged_ and dec.n_iter_ == 10
+    dec = DECClusterer(4, tol=0.0, random_state=0, **dict(params, max_iter=25)).fit(X)
+    assert not dec.converged_ and dec.n_iter_ == 25
+
+
+@pytest.mark.cuda
+def test_cuda_matches_api(blobs, fast_dec_params):
+    X, y = blobs
+    dec = DECClusterer(4, device="cuda", random_state=0, **fast_dec_params).fit(X)
+    assert adjusted_rand_score(y, dec.labels_) == 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert dec.predict(X).shape == (300,)
