@@ -1,4 +1,4 @@
-"""Figures for embeddings, training curves, cluster montages and filters (matplotlib)."""
+"""Figures: embeddings, training curves, cluster montages, filters (matplotlib)."""
 
 import numpy as np
 
