@@ -12,12 +12,15 @@ from ._clustering import (
     soft_assignment,
     target_distribution,
 )
+from ._head import ClusterLabelLayer, LabelHeadModule
 
 __all__ = [
+    "ClusterLabelLayer",
     "ClusteringLayer",
     "DECModule",
     "DenoisingLayerPair",
     "EncoderDecoder",
+    "LabelHeadModule",
     "MLPAutoencoder",
     "make_activation",
     "soft_assignment",
