@@ -6,10 +6,11 @@ The public API is re-exported here; private modules (``_name.py``) hold the code
 from importlib.metadata import PackageNotFoundError, version
 
 from ._dec import DECClusterer
+from ._surgery import dissolve_cluster, merge_clusters
 
 try:
     __version__ = version("skdec")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
-__all__ = ["DECClusterer", "__version__"]
+__all__ = ["DECClusterer", "dissolve_cluster", "merge_clusters", "__version__"]
