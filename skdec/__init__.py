@@ -6,6 +6,7 @@ The public API is re-exported here; private modules (``_name.py``) hold the code
 from importlib.metadata import PackageNotFoundError, version
 
 from ._dec import DECClusterer
+from ._filters import KMeansFilterInitializer, copy_filters_to_conv, init_conv_stack
 from ._surgery import dissolve_cluster, merge_clusters
 
 try:
@@ -13,4 +14,12 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
-__all__ = ["DECClusterer", "dissolve_cluster", "merge_clusters", "__version__"]
+__all__ = [
+    "DECClusterer",
+    "KMeansFilterInitializer",
+    "copy_filters_to_conv",
+    "dissolve_cluster",
+    "init_conv_stack",
+    "merge_clusters",
+    "__version__",
+]

@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skdec import DECClusterer
+from skdec import DECClusterer, KMeansFilterInitializer
 from skdec.cluster import SphericalKMeans
 
 FAST = dict(
@@ -19,6 +19,18 @@ FAST = dict(
 ESTIMATORS = [
     DECClusterer(**FAST),
     SphericalKMeans(n_init=2, max_iter=50, random_state=0),
+    # Flat rows of the checks' data read as 1 x n_features images.
+    KMeansFilterInitializer(
+        n_filters=2,
+        kernel_size=(1, 2),
+        image_shape=(1, -1),
+        n_patches=200,
+        flat_threshold=0.0,
+        n_init=1,
+        max_iter=20,
+        silhouette_sample_size=100,
+        random_state=0,
+    ),
 ]
 
 # check name -> reason, per estimator class; every entry must say why.
