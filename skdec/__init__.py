@@ -7,6 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from ._dec import DECClusterer
 from ._filters import KMeansFilterInitializer, copy_filters_to_conv, init_conv_stack
+from ._labels import ClusterLabelMapper
 from ._surgery import dissolve_cluster, merge_clusters
 
 try:
@@ -15,6 +16,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
 __all__ = [
+    "ClusterLabelMapper",
     "DECClusterer",
     "KMeansFilterInitializer",
     "copy_filters_to_conv",
