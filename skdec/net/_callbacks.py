@@ -54,7 +54,8 @@ class TargetDistributionUpdate(Callback):
     ``target_distribution(Q)``, and the fraction of samples whose hard label
     changed since the previous update is recorded. Training stops (skorch's
     ``KeyboardInterrupt`` convention) when that fraction falls below ``tol`` or
-    after ``max_iter`` iterations.
+    after ``max_iter`` iterations; a last record is added at the end of training
+    when the last update is older than the last iteration.
 
     A cluster left without members is re-seeded on the embedding of the
     worst-fitting sample (the lowest largest soft assignment) and an
@@ -118,6 +119,8 @@ class TargetDistributionUpdate(Callback):
             self._losses.append(loss.item())
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
+        if self.updates_[-1]["iteration"] != self.iteration_:
+            self._update(net)  # close the record with the final state
         self.X_ = None  # do not pickle the training data with the net
 
     @torch.no_grad()

@@ -1,0 +1,95 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_blobs
+
+from skdec._cli import main
+
+FAST = [
+    "--hidden-dims",
+    "64,32",
+    "--pretrain-epochs",
+    "5",
+    "--max-iter",
+    "30",
+    "--quiet",
+]
+
+
+def test_cluster_digits_writes_results(tmp_path, capsys):
+    assert main(["cluster", "--output", str(tmp_path), *FAST]) == 0
+    out = capsys.readouterr().out
+    assert "ACC=" in out and "NMI=" in out and "ARI=" in out and "done in" in out
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["n_samples"] == 1797 and metrics["n_clusters"] == 10
+    assert 0 < metrics["acc"] <= 1
+    rows = (tmp_path / "labels.csv").read_text().splitlines()
+    assert rows[0] == "index,cluster,label" and len(rows) == 1798
+    assert (tmp_path / "dec.png").stat().st_size > 10_000
+
+
+def test_cluster_own_npy_and_csv(tmp_path, capsys):
+    X, y = make_blobs(120, n_features=4, centers=3, random_state=0)
+    np.save(tmp_path / "x.npy", X)
+    assert (
+        main(
+            [
+                "cluster",
+                "--data",
+                str(tmp_path / "x.npy"),
+                "--n-clusters",
+                "3",
+                "--output",
+                str(tmp_path / "a"),
+                *FAST,
+            ]
+        )
+        == 0
+    )
+    assert "ACC" not in capsys.readouterr().out  # no labels, no scores
+    header = "f0,f1,f2,f3,kind"
+    lines = [header] + [",".join(map(str, r)) + f",c{t}" for r, t in zip(X, y)]
+    (tmp_path / "x.csv").write_text("\n".join(lines))
+    assert (
+        main(
+            [
+                "cluster",
+                "--data",
+                str(tmp_path / "x.csv"),
+                "--label-column",
+                "kind",
+                "--output",
+                str(tmp_path / "b"),
+                *FAST,
+            ]
+        )
+        == 0
+    )
+    metrics = json.loads((tmp_path / "b" / "metrics.json").read_text())
+    assert metrics["n_clusters"] == 3 and metrics["acc"] > 0.9
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--data", "missing.npy"], "No such data file"),
+        (["--dataset", "mnist"], "needs --data-dir"),
+        (["--dataset", "fashion-mnist", "--data-dir", "/nonexistent"], "not found"),
+    ],
+)
+def test_cluster_errors(tmp_path, capsys, argv, message):
+    assert main(["cluster", "--output", str(tmp_path), *argv, *FAST]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_python_dash_m_entry_point():
+    done = subprocess.run(
+        [sys.executable, "-m", "skdec", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "cluster" in done.stdout
