@@ -7,8 +7,16 @@ from importlib.metadata import PackageNotFoundError, version
 
 from ._dec import DECClusterer
 from ._filters import KMeansFilterInitializer, copy_filters_to_conv, init_conv_stack
+from ._head import LabelHeadClassifier
 from ._labels import ClusterLabelMapper
+from ._query import select_queries
 from ._surgery import dissolve_cluster, merge_clusters
+from ._votes import (
+    aggregate_votes,
+    dawid_skene,
+    read_zooniverse_export,
+    simulate_volunteers,
+)
 
 try:
     __version__ = version("skdec")
@@ -19,9 +27,15 @@ __all__ = [
     "ClusterLabelMapper",
     "DECClusterer",
     "KMeansFilterInitializer",
+    "LabelHeadClassifier",
     "copy_filters_to_conv",
     "dissolve_cluster",
     "init_conv_stack",
     "merge_clusters",
+    "aggregate_votes",
+    "dawid_skene",
+    "read_zooniverse_export",
+    "select_queries",
+    "simulate_volunteers",
     "__version__",
 ]

@@ -15,14 +15,17 @@ class ClusterLabelLayer(nn.Module):
 
     The layer holds a row-stochastic matrix ``M = softmax(W, dim=1)`` of shape
     ``(n_clusters, n_classes)``, the probability of each class given each
-    cluster, and returns
+    cluster, and a sharpness :math:`\beta > 0`, and returns
 
-    .. math:: \log p(c \mid x) = \log \sum_k q_{k}(x)\, M_{kc}
+    .. math:: \log p(c \mid x) = \log \sum_k \tilde q_{k}(x)\, M_{kc},
+              \qquad \tilde q_k = \frac{q_k^\beta}{\sum_{k'} q_{k'}^\beta}
 
     which are normalised log-probabilities, hence valid logits for
-    :class:`torch.nn.CrossEntropyLoss`. Initialised from a cluster-to-label
-    mapping, the layer reproduces the mapping's probabilistic predictions
-    exactly (up to ``smoothing``) before any training.
+    :class:`torch.nn.CrossEntropyLoss`. With ``sharpness=1`` and initialised
+    from a cluster-to-label mapping, the layer reproduces the mapping's
+    probabilistic predictions (up to ``smoothing``) before any training; a
+    large sharpness moves it towards the label of the most likely cluster
+    (a hard mapping). ``W`` and :math:`\log\beta` are trainable.
 
     Parameters
     ----------
@@ -31,11 +34,15 @@ class ClusterLabelLayer(nn.Module):
     smoothing : float, default=1e-3
         Added to every entry of ``mapping`` before normalising, so that no
         class starts with probability zero (and an infinite log).
+    sharpness : float, default=1.0
+        Initial exponent :math:`\beta` applied to the soft assignment.
 
     Attributes
     ----------
     weight : Parameter of shape (n_clusters, n_classes)
         Unnormalised log of ``M``.
+    log_sharpness : Parameter of shape ()
+        :math:`\log\beta`.
 
     Examples
     --------
@@ -47,7 +54,12 @@ class ClusterLabelLayer(nn.Module):
     tensor([[0.7500, 0.2500]], grad_fn=<ExpBackward0>)
     """
 
-    def __init__(self, mapping: torch.Tensor, smoothing: float = 1e-3):
+    def __init__(
+        self,
+        mapping: torch.Tensor,
+        smoothing: float = 1e-3,
+        sharpness: float = 1.0,
+    ):
         super().__init__()
         mapping = torch.as_tensor(mapping, dtype=torch.float32)
         if mapping.ndim != 2:
@@ -59,6 +71,8 @@ class ClusterLabelLayer(nn.Module):
             raise ValueError("mapping must be finite and non-negative.")
         if smoothing < 0:
             raise ValueError(f"smoothing must be >= 0, got {smoothing}.")
+        if not sharpness > 0:
+            raise ValueError(f"sharpness must be > 0, got {sharpness}.")
         mapping = mapping + smoothing
         row_sums = mapping.sum(dim=1, keepdim=True)
         if (row_sums <= 0).any():
@@ -68,6 +82,7 @@ class ClusterLabelLayer(nn.Module):
         probs = mapping / row_sums
         tiny = torch.finfo(probs.dtype).tiny
         self.weight = nn.Parameter(probs.clamp_min(tiny).log())
+        self.log_sharpness = nn.Parameter(torch.tensor(float(sharpness)).log())
 
     @property
     def n_clusters(self) -> int:
@@ -82,8 +97,10 @@ class ClusterLabelLayer(nn.Module):
         return torch.softmax(self.weight, dim=1)
 
     def forward(self, q: torch.Tensor) -> torch.Tensor:
-        proba = q @ self.mapping()
-        return proba.clamp_min(torch.finfo(proba.dtype).tiny).log()
+        tiny = torch.finfo(q.dtype).tiny
+        sharpened = torch.softmax(self.log_sharpness.exp() * q.clamp_min(tiny).log(), 1)
+        proba = sharpened @ self.mapping()
+        return proba.clamp_min(tiny).log()
 
 
 class LabelHeadModule(nn.Module):
