@@ -2,7 +2,7 @@
 
 import numpy as np
 
-__all__ = ["plot_embedding", "plot_training_curves"]
+__all__ = ["plot_cluster_montage", "plot_embedding", "plot_training_curves"]
 
 
 def _axes(ax, **subplots):
@@ -118,3 +118,103 @@ def plot_training_curves(model, *, axes=None):
     twin.set_ylabel("fraction of samples changing cluster")
     ax_dec.set_title("DEC self-training")
     return np.asarray(axes)
+
+
+def plot_cluster_montage(
+    images,
+    clusters,
+    selected=None,
+    *,
+    n_per_cluster=8,
+    image_shape=None,
+    cmap="gray_r",
+    fig=None,
+):
+    """Grid of subject images, one row per cluster.
+
+    This is what volunteers would be shown: for each cluster, its selected
+    subjects (for instance from :func:`skdec.select_queries`), or its first
+    members when ``selected`` is None.
+
+    Parameters
+    ----------
+    images : array-like of shape (n_samples, height, width[, channels]) or \
+            (n_samples, n_features)
+        Subject images; flat rows need ``image_shape``.
+    clusters : array-like of shape (n_samples,)
+        Cluster id of each subject.
+    selected : array-like of int, default=None
+        Row indices to draw; each is drawn in its cluster's row, in the given
+        order. If None, every subject is a candidate.
+    n_per_cluster : int, default=8
+        Images per cluster row (a cluster with fewer leaves blank cells; the
+        row label says how many of its subjects were selected).
+    image_shape : tuple of int, default=None
+        Shape of one image when ``images`` holds flat rows, e.g. ``(8, 8)``.
+    cmap : str, default='gray_r'
+        Colour map of single-channel images.
+    fig : matplotlib Figure, default=None
+        Created when omitted.
+
+    Returns
+    -------
+    fig : matplotlib Figure
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from skdec.plotting import plot_cluster_montage
+    >>> rng = np.random.RandomState(0)
+    >>> fig = plot_cluster_montage(rng.rand(30, 8, 8), np.arange(30) % 3,
+    ...                            n_per_cluster=4)
+    >>> len(fig.axes)
+    12
+    """
+    import matplotlib.pyplot as plt
+
+    images = np.asarray(images)
+    clusters = np.asarray(clusters)
+    if clusters.ndim != 1 or len(clusters) != len(images):
+        raise ValueError(
+            f"clusters must be 1-D with one id per image; got shape "
+            f"{clusters.shape} for {len(images)} images."
+        )
+    if image_shape is not None:
+        images = images.reshape(len(images), *image_shape)
+    if images.ndim not in (3, 4):
+        raise ValueError(
+            f"images must be (n, height, width[, channels]); got shape "
+            f"{images.shape}. Pass image_shape for flat rows."
+        )
+    if n_per_cluster < 1:
+        raise ValueError(f"n_per_cluster must be >= 1; got {n_per_cluster}.")
+    if selected is None:
+        selected = np.arange(len(images))
+    selected = np.asarray(selected, dtype=np.int64).ravel()
+    bad = np.flatnonzero((selected < 0) | (selected >= len(images)))
+    if bad.size:
+        raise ValueError(
+            f"selected[{bad[0]}]={selected[bad[0]]} is not a row of images "
+            f"(n_samples={len(images)})."
+        )
+    ids = np.unique(clusters)
+    if fig is None:
+        fig = plt.figure(figsize=(1.0 * n_per_cluster + 1.2, 1.0 * len(ids) + 0.3))
+    axes = fig.subplots(len(ids), n_per_cluster, squeeze=False)
+    for row, k in enumerate(ids):
+        chosen = selected[clusters[selected] == k]
+        for col in range(n_per_cluster):
+            ax = axes[row, col]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            if col < chosen.size:
+                ax.imshow(images[chosen[col]], cmap=cmap, interpolation="nearest")
+        axes[row, 0].set_ylabel(
+            f"{k}\n({chosen.size})", rotation=0, ha="right", va="center"
+        )
+    fig.supylabel("cluster (selected)")
+    return fig

@@ -1,0 +1,655 @@
+"""Volunteer votes: simulation, aggregation (majority, Dawid-Skene), Zooniverse export.
+
+A *vote table* is a dict of three equally long 1-D arrays, ``'subject'``,
+``'volunteer'`` and ``'label'``: one row per answer of one volunteer about one
+subject. Functions accepting a vote table also accept a numpy structured array
+with those fields.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import warnings
+from numbers import Integral, Real
+from pathlib import Path
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import Bunch, check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+
+__all__ = [
+    "aggregate_votes",
+    "dawid_skene",
+    "read_zooniverse_export",
+    "simulate_volunteers",
+]
+
+VOTE_COLUMNS = ("subject", "volunteer", "label")
+
+
+def _check_votes(votes, subjects=None):
+    """Validate a vote table; return (subject, volunteer, label) arrays.
+
+    With ``subjects``, every voted subject must be one of them.
+    """
+    try:
+        columns = [np.asarray(votes[name]) for name in VOTE_COLUMNS]
+    except (KeyError, ValueError, IndexError, TypeError):
+        raise TypeError(
+            "votes must be a dict (or structured array) with the columns "
+            f"{list(VOTE_COLUMNS)}; got {type(votes).__name__}."
+        ) from None
+    for name, column in zip(VOTE_COLUMNS, columns):
+        if column.ndim != 1:
+            raise ValueError(f"votes[{name!r}] must be 1-D; got shape {column.shape}.")
+    lengths = {name: len(c) for name, c in zip(VOTE_COLUMNS, columns)}
+    if len(set(lengths.values())) != 1:
+        raise ValueError(f"The vote columns have different lengths: {lengths}.")
+    if lengths["subject"] == 0:
+        raise ValueError("The vote table is empty; at least one vote is needed.")
+    for name, column in zip(VOTE_COLUMNS, columns):
+        if column.dtype.kind == "f" and np.isnan(column).any():
+            row = int(np.flatnonzero(np.isnan(column))[0])
+            raise ValueError(f"votes[{name!r}] is missing (NaN) at row {row}.")
+        if column.dtype.kind == "O":
+            missing = [i for i, v in enumerate(column) if v is None]
+            if missing:
+                raise ValueError(
+                    f"votes[{name!r}] is missing (None) at row {missing[0]}."
+                )
+    if subjects is not None:
+        known = np.isin(columns[0], subjects)
+        if not known.all():
+            bad = np.flatnonzero(~known)
+            raise ValueError(
+                f"Vote at row {bad[0]} is for subject {columns[0][bad[0]].item()!r}, "
+                f"which is not in `subjects` ({bad.size} vote(s) for unknown "
+                "subjects)."
+            )
+    return columns
+
+
+def _label_array(values, unknown_label):
+    """Labels with ``unknown_label`` for subjects without votes."""
+    try:
+        dtype = np.result_type(values.dtype, np.asarray(unknown_label).dtype)
+    except TypeError:
+        dtype = object
+    if dtype.kind in "US" and not isinstance(unknown_label, str):
+        dtype = object
+    return dtype
+
+
+def _vote_counts(subject_idx, label_idx, n_subjects, n_classes, weight=None):
+    counts = np.zeros((n_subjects, n_classes))
+    np.add.at(counts, (subject_idx, label_idx), 1.0 if weight is None else weight)
+    return counts
+
+
+def _finish(result, counts, classes, subject_ids, subjects, unknown_label):
+    """Align per-subject results to ``subjects`` (if given) and set labels."""
+    proba = result.pop("proba_voted")
+    n_classes = classes.size
+    if subjects is None:
+        out_subjects, rows = subject_ids, np.arange(subject_ids.size)
+        full = proba
+        n_votes = counts.sum(axis=1).astype(np.int64)
+    else:
+        out_subjects = np.asarray(subjects)
+        rows = np.searchsorted(subject_ids, out_subjects)
+        rows = np.clip(rows, 0, max(subject_ids.size - 1, 0))
+        voted = subject_ids[rows] == out_subjects
+        full = np.full((out_subjects.size, n_classes), 1.0 / n_classes)
+        full[voted] = proba[rows[voted]]
+        n_votes = np.zeros(out_subjects.size, dtype=np.int64)
+        n_votes[voted] = counts[rows[voted]].sum(axis=1)
+    best = np.argmax(full, axis=1)
+    labels = classes[best].astype(_label_array(classes, unknown_label))
+    confidence = full[np.arange(full.shape[0]), best]
+    labels[n_votes == 0] = unknown_label
+    confidence[n_votes == 0] = 0.0
+    return Bunch(
+        subjects=out_subjects,
+        labels=labels,
+        confidence=confidence,
+        proba=full,
+        classes=classes,
+        n_votes=n_votes,
+        n_unvoted=int((n_votes == 0).sum()),
+        **result,
+    )
+
+
+@validate_params(
+    {
+        "votes": [dict, np.ndarray],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "smoothing": [Interval(Real, 0, None, closed="neither")],
+        "model": [StrOptions({"full", "one-coin"})],
+    },
+    prefer_skip_nested_validation=True,
+)
+def dawid_skene(votes, *, max_iter=500, tol=1e-5, smoothing=0.01, model="full"):
+    """Dawid-Skene EM: true-label posteriors and per-volunteer confusion matrices.
+
+    Each volunteer ``j`` answers a subject of true class ``k`` with label ``l``
+    with probability ``confusion[j, k, l]``; the classes have prior
+    ``priors``. EM starts from the vote shares of each subject, then alternates
+    estimating the confusion matrices and priors (M step) and the posterior of
+    each subject's true class (E step) until the posteriors change by less than
+    ``tol`` (Dawid & Skene, 1979).
+
+    Parameters
+    ----------
+    votes : dict of arrays
+        Vote table with columns ``'subject'``, ``'volunteer'``, ``'label'``.
+    max_iter : int, default=500
+        Maximum number of EM iterations; a ``ConvergenceWarning`` is issued
+        when they are used up.
+    tol : float, default=1e-5
+        Stop when no posterior probability changes by more than this.
+    smoothing : float, default=0.01
+        Pseudo-count added to every confusion-matrix cell and prior, so that a
+        volunteer who never saw a class still has a defined row.
+    model : {'full', 'one-coin'}, default='full'
+        'full': a free confusion matrix per volunteer (Dawid & Skene).
+        'one-coin': one accuracy per volunteer, wrong answers uniform over the
+        other classes; far fewer parameters, better with many classes and
+        few votes per volunteer.
+
+    Returns
+    -------
+    result : :class:`~sklearn.utils.Bunch`
+        ``subjects`` (sorted voted subject ids), ``proba`` (posteriors, shape
+        (n_subjects, n_classes)), ``classes``, ``volunteers`` (sorted ids),
+        ``confusion`` (shape (n_volunteers, n_classes, n_classes), rows sum to
+        one), ``priors``, ``n_iter``, ``converged``, ``log_likelihood``.
+
+    References
+    ----------
+    A. P. Dawid, A. M. Skene. Maximum Likelihood Estimation of Observer
+    Error-Rates Using the EM Algorithm. Applied Statistics 28(1), 1979.
+
+    Examples
+    --------
+    >>> from skdec import dawid_skene, simulate_volunteers
+    >>> y = [0, 1, 1, 0, 2, 2, 1, 0]
+    >>> votes = simulate_volunteers(y, 5, 3, accuracy=0.9, random_state=0)
+    >>> ds = dawid_skene(votes)
+    >>> ds.confusion.shape, ds.proba.argmax(axis=1)
+    ((5, 3, 3), array([0, 1, 1, 0, 2, 2, 1, 0]))
+    """
+    subject, volunteer, label = _check_votes(votes)
+    subject_ids, s = np.unique(subject, return_inverse=True)
+    volunteers, v = np.unique(volunteer, return_inverse=True)
+    classes, lab = np.unique(label, return_inverse=True)
+    n_subj, n_vol, n_cls = subject_ids.size, volunteers.size, classes.size
+    counts = _vote_counts(s, lab, n_subj, n_cls)
+    T = counts / counts.sum(axis=1, keepdims=True)
+    converged = False
+    n_iter = 0
+    for n_iter in range(1, max_iter + 1):  # noqa: B007 - reported below
+        # M step
+        priors = T.sum(axis=0) + float(smoothing)
+        priors /= priors.sum()
+        conf = np.full((n_vol, n_cls, n_cls), float(smoothing))
+        np.add.at(conf.transpose(0, 2, 1), (v, lab), T[s])
+        if model == "one-coin" and n_cls > 1:
+            right = np.trace(conf, axis1=1, axis2=2)
+            acc = right / conf.sum(axis=(1, 2))
+            conf[:] = ((1 - acc) / (n_cls - 1))[:, None, None]
+            conf[:, np.arange(n_cls), np.arange(n_cls)] = acc[:, None]
+        else:
+            conf /= conf.sum(axis=2, keepdims=True)
+        # E step
+        log_T = np.tile(np.log(priors), (n_subj, 1))
+        np.add.at(log_T, s, np.log(conf[v, :, lab]))
+        log_norm = np.logaddexp.reduce(log_T, axis=1, keepdims=True)
+        new_T = np.exp(log_T - log_norm)
+        delta = np.abs(new_T - T).max()
+        T = new_T
+        if delta < tol:
+            converged = True
+            break
+    if not converged:
+        warnings.warn(
+            f"Dawid-Skene EM did not converge in {max_iter} iterations "
+            f"(largest posterior change {delta:.2g} > tol={tol}); raise max_iter.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    return Bunch(
+        subjects=subject_ids,
+        proba=T,
+        classes=classes,
+        volunteers=volunteers,
+        confusion=conf,
+        priors=priors,
+        n_iter=n_iter,
+        converged=converged,
+        log_likelihood=float(log_norm.sum()),
+    )
+
+
+@validate_params(
+    {
+        "votes": [dict, np.ndarray],
+        "method": [StrOptions({"majority", "dawid-skene"})],
+        "subjects": ["array-like", None],
+        "unknown_label": [Integral, str],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "smoothing": [Interval(Real, 0, None, closed="neither")],
+        "model": [StrOptions({"full", "one-coin"})],
+    },
+    prefer_skip_nested_validation=True,
+)
+def aggregate_votes(
+    votes,
+    method="majority",
+    *,
+    subjects=None,
+    unknown_label=-1,
+    max_iter=500,
+    tol=1e-5,
+    smoothing=0.01,
+    model="full",
+):
+    """One label and its confidence per subject from several volunteers' votes.
+
+    Parameters
+    ----------
+    votes : dict of arrays
+        Vote table with columns ``'subject'``, ``'volunteer'``, ``'label'``
+        (see :func:`simulate_volunteers`, :func:`read_zooniverse_export`).
+    method : {'majority', 'dawid-skene'}, default='majority'
+        'majority': the most frequent label (ties go to the smallest label),
+        with confidence its share of the subject's votes. 'dawid-skene': the
+        most probable label under a volunteer-skill model fitted by EM
+        (:func:`dawid_skene`), with confidence its posterior probability;
+        reliable volunteers count more than unreliable ones.
+    subjects : array-like of shape (n_subjects,), default=None
+        All subject ids, in the order wanted for the output (for instance
+        ``np.arange(n_samples)`` to index the rows of the data). A vote for a
+        subject not listed raises a ``ValueError``; a listed subject without
+        votes gets ``unknown_label`` and confidence 0, so the output can go
+        straight to :class:`skdec.ClusterLabelMapper`. If None, the sorted
+        voted subjects.
+    unknown_label : int or str, default=-1
+        Label of subjects without votes.
+    max_iter, tol, smoothing, model :
+        Passed to :func:`dawid_skene`.
+
+    Returns
+    -------
+    result : :class:`~sklearn.utils.Bunch`
+        ``subjects``, ``labels``, ``confidence`` (0 for subjects without
+        votes), ``proba`` (shape (n_subjects, n_classes); uniform for subjects
+        without votes), ``classes``, ``n_votes`` per subject and
+        ``n_unvoted``. With 'dawid-skene' also ``volunteers``, ``confusion``
+        (per-volunteer confusion matrices, rows: true class, columns: answer),
+        ``priors``, ``n_iter``, ``converged`` and ``log_likelihood``.
+
+    Examples
+    --------
+    >>> from skdec import aggregate_votes
+    >>> votes = {"subject": [0, 0, 0, 1, 1], "volunteer": ["a", "b", "c", "a", "b"],
+    ...          "label": [1, 1, 2, 2, 2]}
+    >>> agg = aggregate_votes(votes, subjects=[0, 1, 2])
+    >>> agg.labels, agg.confidence.round(2), agg.n_unvoted
+    (array([ 1,  2, -1]), array([0.67, 1.  , 0.  ]), 1)
+    """
+    subject, volunteer, label = _check_votes(votes, subjects)
+    if subjects is not None:
+        subjects = np.asarray(subjects)
+        if subjects.ndim != 1:
+            raise ValueError(f"subjects must be 1-D; got shape {subjects.shape}.")
+        uniq, first = np.unique(subjects, return_index=True)
+        if uniq.size != subjects.size:
+            dup = np.setdiff1d(np.arange(subjects.size), first)[0]
+            raise ValueError(
+                f"subjects lists {subjects[dup]!r} more than once (position {dup})."
+            )
+    subject_ids, s = np.unique(subject, return_inverse=True)
+    classes, lab = np.unique(label, return_inverse=True)
+    counts = _vote_counts(s, lab, subject_ids.size, classes.size)
+    if method == "majority":
+        result = {"proba_voted": counts / counts.sum(axis=1, keepdims=True)}
+    else:
+        ds = dawid_skene(
+            {"subject": s, "volunteer": volunteer, "label": lab},
+            max_iter=max_iter,
+            tol=tol,
+            smoothing=smoothing,
+            model=model,
+        )
+        # dawid_skene relabels classes as 0..n-1 in the order of ``classes``;
+        # a class no one chose never appears, so sizes always agree.
+        result = {
+            "proba_voted": ds.proba,
+            "volunteers": ds.volunteers,
+            "confusion": ds.confusion,
+            "priors": ds.priors,
+            "n_iter": ds.n_iter,
+            "converged": ds.converged,
+            "log_likelihood": ds.log_likelihood,
+        }
+    return _finish(result, counts, classes, subject_ids, subjects, unknown_label)
+
+
+@validate_params(
+    {
+        "y_true": ["array-like"],
+        "n_volunteers": [Interval(Integral, 1, None, closed="left")],
+        "votes_per_subject": [Interval(Integral, 1, None, closed="left")],
+        "accuracy": [Interval(Real, 0, 1, closed="both"), "array-like"],
+        "confusion": ["array-like", None],
+        "accuracy_spread": [Interval(Real, 0, 1, closed="both")],
+        "subjects": ["array-like", None],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def simulate_volunteers(
+    y_true,
+    n_volunteers=10,
+    votes_per_subject=3,
+    *,
+    accuracy=0.8,
+    confusion=None,
+    accuracy_spread=0.0,
+    subjects=None,
+    random_state=None,
+):
+    """Noisy votes of simulated volunteers with individual skill.
+
+    Each subject is shown to ``votes_per_subject`` different volunteers drawn
+    at random; volunteer ``j`` answers a subject of true class ``k`` with label
+    ``l`` with probability ``confusion[j, k, l]``.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True label of each subject; subject ids are the row indices.
+    n_volunteers : int, default=10
+    votes_per_subject : int, default=3
+        At most ``n_volunteers``.
+    accuracy : float or array-like of shape (n_volunteers,), default=0.8
+        Probability that a volunteer answers correctly; a wrong answer is
+        uniform over the other classes. Ignored when ``confusion`` is given.
+    confusion : array-like of shape (n_classes, n_classes) or \
+            (n_volunteers, n_classes, n_classes), default=None
+        Answer probabilities per true class (rows sum to one), shared or one
+        per volunteer; classes in the order of ``np.unique(y_true)``.
+    accuracy_spread : float, default=0.0
+        With a scalar ``accuracy``, each volunteer's accuracy is drawn
+        uniformly in ``accuracy +- accuracy_spread`` (clipped to [0, 1]).
+    subjects : array-like of int, default=None
+        Row indices of the subjects to show (for instance the output of
+        :func:`skdec.select_queries`); all subjects if None.
+    random_state : int, RandomState instance or None, default=None
+        The same value gives the same votes.
+
+    Returns
+    -------
+    votes : dict of ndarray
+        Vote table: ``'subject'`` (int64 row indices), ``'volunteer'`` (int64
+        in ``[0, n_volunteers)``) and ``'label'`` (values of ``y_true``), with
+        ``votes_per_subject`` rows per subject, plus ``'confusion'``: the
+        per-volunteer confusion matrices used, shape (n_volunteers, n_classes,
+        n_classes).
+
+    Examples
+    --------
+    >>> from skdec import simulate_volunteers
+    >>> votes = simulate_volunteers([0, 1, 1, 2], 4, 2, accuracy=1.0, random_state=0)
+    >>> votes["subject"], votes["label"]
+    (array([0, 0, 1, 1, 2, 2, 3, 3]), array([0, 0, 1, 1, 1, 1, 2, 2]))
+    """
+    y_true = np.asarray(y_true)
+    if y_true.ndim != 1 or y_true.size == 0:
+        raise ValueError(
+            f"y_true must be a non-empty 1-D array; got shape {y_true.shape}."
+        )
+    if votes_per_subject > n_volunteers:
+        raise ValueError(
+            f"votes_per_subject={votes_per_subject} exceeds n_volunteers="
+            f"{n_volunteers}: each vote on a subject comes from a different "
+            "volunteer."
+        )
+    rng = check_random_state(random_state)
+    classes, y_idx = np.unique(y_true, return_inverse=True)
+    n_cls = classes.size
+    if confusion is not None:
+        conf = np.asarray(confusion, dtype=np.float64)
+        if conf.ndim == 2:
+            conf = np.broadcast_to(conf, (n_volunteers, *conf.shape)).copy()
+        if conf.shape != (n_volunteers, n_cls, n_cls):
+            raise ValueError(
+                f"confusion has shape {np.shape(confusion)}; expected "
+                f"({n_cls}, {n_cls}) or ({n_volunteers}, {n_cls}, {n_cls}) for "
+                f"{n_cls} classes and {n_volunteers} volunteers."
+            )
+        if (conf < 0).any() or not np.allclose(conf.sum(axis=2), 1):
+            raise ValueError("confusion rows must be non-negative and sum to one.")
+    else:
+        acc = np.asarray(accuracy, dtype=np.float64)
+        if acc.ndim == 0:
+            acc = acc + accuracy_spread * rng.uniform(-1, 1, n_volunteers)
+            acc = np.clip(acc, 0, 1)
+        if acc.shape != (n_volunteers,) or (acc < 0).any() or (acc > 1).any():
+            raise ValueError(
+                f"accuracy must be a float in [0, 1] or {n_volunteers} of them; "
+                f"got {accuracy!r}."
+            )
+        if n_cls == 1:
+            conf = np.ones((n_volunteers, 1, 1))
+        else:
+            off = (1 - acc) / (n_cls - 1)
+            conf = np.repeat(off[:, None, None], n_cls, axis=1).repeat(n_cls, 2)
+            conf[:, np.arange(n_cls), np.arange(n_cls)] = acc[:, None]
+    if subjects is None:
+        rows = np.arange(y_true.size)
+    else:
+        rows = np.asarray(subjects)
+        if rows.ndim != 1 or rows.dtype.kind not in "iu":
+            raise ValueError("subjects must be a 1-D array of row indices.")
+        bad = np.flatnonzero((rows < 0) | (rows >= y_true.size))
+        if bad.size:
+            raise ValueError(
+                f"subjects[{bad[0]}]={rows[bad[0]]} is not a row of y_true "
+                f"(n_samples={y_true.size})."
+            )
+    n = rows.size
+    # votes_per_subject distinct volunteers per subject
+    keys = rng.random_sample((n, n_volunteers))
+    who = np.argsort(keys, axis=1)[:, :votes_per_subject]
+    subject = np.repeat(rows, votes_per_subject)
+    volunteer = who.ravel()
+    true_idx = y_idx[subject]
+    cum = np.cumsum(conf[volunteer, true_idx], axis=1)
+    u = rng.random_sample(subject.size)[:, None]
+    answer = np.minimum((u > cum).sum(axis=1), n_cls - 1)
+    return {
+        "subject": subject.astype(np.int64),
+        "volunteer": volunteer.astype(np.int64),
+        "label": classes[answer],
+        "confusion": conf,
+    }
+
+
+def _parse_value(value):
+    """A question answer from the annotations JSON as a scalar label."""
+    if isinstance(value, bool) or value is None:
+        raise ValueError(f"answer {value!r} is not a label")
+    if isinstance(value, int | str):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise ValueError(
+        f"answer {value!r} is not a single-choice question answer "
+        "(expected an int answer index or a string)"
+    )
+
+
+def _parse_row(row, task):
+    """(subject, volunteer, label) of one export row, or None if task absent."""
+    subject = (row.get("subject_ids") or "").strip()
+    if not subject:
+        raise ValueError("empty subject_ids")
+    if any(sep in subject for sep in ",; "):
+        raise ValueError(f"several subject ids {subject!r}; expected one")
+    volunteer = (row.get("user_name") or "").strip()
+    if not volunteer:
+        raise ValueError("empty user_name")
+    try:
+        annotations = json.loads(row.get("annotations") or "")
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"annotations is not valid JSON ({exc.msg})") from None
+    if not isinstance(annotations, list):
+        raise ValueError("annotations is not a JSON list of tasks")
+    if any(not isinstance(a, dict) or "task" not in a for a in annotations):
+        raise ValueError("an annotation is not an object with a 'task' key")
+    answers = [a for a in annotations if a["task"] == task]
+    if not answers:
+        return None
+    if len(answers) > 1:
+        raise ValueError(f"task {task!r} is answered {len(answers)} times")
+    if "value" not in answers[0]:
+        raise ValueError(f"the {task!r} annotation has no 'value'")
+    return subject, volunteer, _parse_value(answers[0]["value"])
+
+
+def _as_ints_if_possible(values):
+    try:
+        return np.array([int(v) for v in values], dtype=np.int64)
+    except (TypeError, ValueError):
+        return np.array([str(v) for v in values])
+
+
+@validate_params(
+    {
+        "path": [str, Path],
+        "task": [str],
+        "on_error": [StrOptions({"raise", "skip"})],
+        "return_report": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def read_zooniverse_export(path, task, *, on_error="raise", return_report=False):
+    """Read the votes for one question task from a Zooniverse classification export.
+
+    The export is a CSV file with (at least) the columns ``classification_id``,
+    ``user_name``, ``subject_ids`` and ``annotations``, the latter a JSON list
+    of ``{"task": ..., "value": ...}`` objects. Each row answering ``task``
+    gives one vote.
+
+    Rows that do not answer ``task`` (another question of the workflow) are
+    skipped and counted. A malformed row (bad JSON, no subject id, no user
+    name, several subject ids, an answer that is not a single label) raises a
+    ``ValueError`` naming its line and ``classification_id``; with
+    ``on_error='skip'`` it is skipped instead. Whenever a row is skipped, a
+    ``UserWarning`` says how many and why; nothing is dropped silently.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The CSV export.
+    task : str
+        Id of the question task, for example ``'T0'``.
+    on_error : {'raise', 'skip'}, default='raise'
+        What to do with a malformed row.
+    return_report : bool, default=False
+        If True, also return the report.
+
+    Returns
+    -------
+    votes : dict of ndarray
+        Vote table: ``'subject'`` (int64 if every id is an integer, else
+        str), ``'volunteer'`` (str user names), ``'label'`` (int64 answer
+        indices if every answer is an integer, else str) and
+        ``'classification_id'``.
+    report : :class:`~sklearn.utils.Bunch`
+        Only if ``return_report``: ``n_rows``, ``n_votes``, ``n_skipped`` and
+        ``skipped``, a list of ``(line, classification_id, reason)``.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from skdec import read_zooniverse_export
+    >>> text = '''classification_id,user_name,subject_ids,annotations
+    ... 1,ann,101,"[{""task"": ""T0"", ""value"": 1}]"
+    ... 2,bob,101,"[{""task"": ""T0"", ""value"": 0}]"
+    ... '''
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "export.csv")
+    ...     with open(path, "w") as f:
+    ...         _ = f.write(text)
+    ...     votes = read_zooniverse_export(path, "T0")
+    >>> votes["subject"], votes["volunteer"], votes["label"]
+    (array([101, 101]), array(['ann', 'bob'], dtype='<U3'), array([1, 0]))
+    """
+    path = Path(path)
+    required = ("classification_id", "user_name", "subject_ids", "annotations")
+    rows, skipped = [], []
+    n_rows = 0
+    with path.open(newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in required if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(
+                f"{path} lacks the column(s) {missing}; a Zooniverse "
+                f"classification export has {list(required)}."
+            )
+        for row in reader:
+            n_rows += 1
+            line = reader.line_num
+            cid = (row.get("classification_id") or "").strip()
+            try:
+                if None in row:
+                    raise ValueError("more fields than the header")
+                vote = _parse_row(row, task)
+            except ValueError as exc:
+                if on_error == "raise":
+                    raise ValueError(
+                        f"{path.name}, line {line} (classification_id {cid!r}): "
+                        f"{exc}. Fix the row or pass on_error='skip'."
+                    ) from None
+                skipped.append((line, cid, f"malformed: {exc}"))
+                continue
+            if vote is None:
+                skipped.append((line, cid, f"no answer to task {task!r}"))
+                continue
+            rows.append((*vote, cid))
+    if skipped:
+        reasons = {}
+        for *_, reason in skipped:
+            key = reason.split(":")[0]
+            reasons[key] = reasons.get(key, 0) + 1
+        warnings.warn(
+            f"read_zooniverse_export skipped {len(skipped)} of {n_rows} rows of "
+            f"{path.name} ({reasons}); pass return_report=True for the list.",
+            UserWarning,
+            stacklevel=3,
+        )
+    if not rows:
+        raise ValueError(f"{path} holds no answer to task {task!r}.")
+    subject, volunteer, label, cid = zip(*rows)
+    votes = {
+        "subject": _as_ints_if_possible(subject),
+        "volunteer": np.array(volunteer),
+        "label": _as_ints_if_possible(label),
+        "classification_id": np.array(cid),
+    }
+    if return_report:
+        report = Bunch(
+            n_rows=n_rows,
+            n_votes=len(rows),
+            n_skipped=len(skipped),
+            skipped=skipped,
+        )
+        return votes, report
+    return votes

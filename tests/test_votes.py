@@ -1,0 +1,242 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.exceptions import ConvergenceWarning
+
+from skdec import (
+    ClusterLabelMapper,
+    aggregate_votes,
+    dawid_skene,
+    read_zooniverse_export,
+    simulate_volunteers,
+)
+
+EXPORT = Path(__file__).parent / "data" / "zooniverse_export.csv"
+HEADER = "classification_id,user_name,subject_ids,annotations\n"
+
+
+def _y(n=600, n_classes=5, seed=0):
+    return np.random.RandomState(seed).randint(0, n_classes, n)
+
+
+# ---------------------------------------------------------------- simulation
+def test_simulate_volunteers_shape_and_reproducible():
+    y = _y(50)
+    a = simulate_volunteers(y, 6, 3, accuracy=0.7, random_state=1)
+    b = simulate_volunteers(y, 6, 3, accuracy=0.7, random_state=1)
+    c = simulate_volunteers(y, 6, 3, accuracy=0.7, random_state=2)
+    for key in ("subject", "volunteer", "label"):
+        np.testing.assert_array_equal(a[key], b[key])
+        assert a[key].shape == (150,)
+    assert not np.array_equal(a["label"], c["label"])
+    # each subject is seen by 3 different volunteers
+    for s in range(50):
+        assert np.unique(a["volunteer"][a["subject"] == s]).size == 3
+    assert a["confusion"].shape == (6, 5, 5)
+
+
+def test_simulate_volunteers_accuracy_matches():
+    y = _y(4000, 4)
+    votes = simulate_volunteers(y, 10, 2, accuracy=0.7, random_state=0)
+    correct = votes["label"] == y[votes["subject"]]
+    assert correct.mean() == pytest.approx(0.7, abs=0.02)
+    perfect = simulate_volunteers(y, 10, 2, accuracy=1.0, random_state=0)
+    np.testing.assert_array_equal(perfect["label"], y[perfect["subject"]])
+
+
+def test_simulate_volunteers_per_volunteer_skill_and_confusion():
+    y = _y(3000, 2)
+    votes = simulate_volunteers(y, 2, 2, accuracy=[1.0, 0.5], random_state=0)
+    good = votes["volunteer"] == 0
+    assert (votes["label"][good] == y[votes["subject"][good]]).all()
+    bad = ~good
+    assert (votes["label"][bad] == y[votes["subject"][bad]]).mean() < 0.6
+    # a volunteer who always answers 1
+    conf = np.array([[0.0, 1.0], [0.0, 1.0]])
+    votes = simulate_volunteers(y, 3, 1, confusion=conf, random_state=0)
+    assert (votes["label"] == 1).all()
+
+
+def test_simulate_volunteers_subjects_subset_and_errors():
+    y = _y(20)
+    votes = simulate_volunteers(y, 4, 2, subjects=[3, 7], random_state=0)
+    assert set(votes["subject"].tolist()) == {3, 7}
+    with pytest.raises(ValueError, match="exceeds n_volunteers"):
+        simulate_volunteers(y, 2, 3)
+    with pytest.raises(ValueError, match=r"subjects\[1\]=20"):
+        simulate_volunteers(y, 4, 2, subjects=[3, 20])
+    with pytest.raises(ValueError, match="confusion has shape"):
+        simulate_volunteers(y, 4, 2, confusion=np.eye(3))
+
+
+# ---------------------------------------------------------------- aggregation
+def test_majority_votes_ties_and_alignment():
+    votes = {
+        "subject": [10, 10, 10, 11, 11, 12, 12],
+        "volunteer": ["a", "b", "c", "a", "b", "a", "b"],
+        "label": [1, 1, 0, 0, 1, 2, 2],
+    }
+    agg = aggregate_votes(votes)
+    np.testing.assert_array_equal(agg.subjects, [10, 11, 12])
+    np.testing.assert_array_equal(agg.labels, [1, 0, 2])  # tie -> smallest
+    np.testing.assert_allclose(agg.confidence, [2 / 3, 1 / 2, 1])
+    np.testing.assert_array_equal(agg.n_votes, [3, 2, 2])
+    aligned = aggregate_votes(votes, subjects=[12, 13, 10, 11])
+    np.testing.assert_array_equal(aligned.labels, [2, -1, 1, 0])
+    np.testing.assert_allclose(aligned.confidence, [1, 0, 2 / 3, 1 / 2])
+    assert aligned.n_unvoted == 1
+    np.testing.assert_allclose(aligned.proba.sum(axis=1), 1)
+
+
+@pytest.mark.parametrize("model", ["full", "one-coin"])
+def test_dawid_skene_beats_majority_with_a_spammer_majority(model):
+    # 2 good volunteers and 3 who answer at random: majority is fooled often,
+    # Dawid-Skene learns who to trust.
+    y = _y(400, 3, seed=1)
+    acc = [0.95, 0.95, 1 / 3, 1 / 3, 1 / 3]
+    votes = simulate_volunteers(y, 5, 5, accuracy=acc, random_state=0)
+    maj = aggregate_votes(votes)
+    ds = aggregate_votes(votes, "dawid-skene", model=model)
+    acc_maj = (maj.labels == y).mean()
+    acc_ds = (ds.labels == y).mean()
+    assert acc_ds > acc_maj + 0.05
+    assert acc_ds > 0.9
+    diag = np.diagonal(ds.confusion, axis1=1, axis2=2).mean(axis=1)
+    assert diag[:2].min() > 0.85 and diag[2:].max() < 0.6
+    np.testing.assert_allclose(ds.confusion.sum(axis=2), 1)
+    assert ds.converged
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        dawid_skene(votes, max_iter=2, model=model)
+
+
+def test_dawid_skene_string_labels_and_volunteers():
+    votes = {
+        "subject": ["s1", "s1", "s2", "s2", "s3", "s3"],
+        "volunteer": ["x", "y", "x", "y", "x", "y"],
+        "label": ["cat", "cat", "dog", "dog", "cat", "dog"],
+    }
+    ds = dawid_skene(votes)
+    assert list(ds.classes) == ["cat", "dog"]
+    assert list(ds.volunteers) == ["x", "y"]
+    agg = aggregate_votes(votes, "dawid-skene", subjects=["s1", "s2", "s3", "s4"])
+    assert list(agg.labels[:2]) == ["cat", "dog"] and agg.labels[3] == -1
+
+
+@pytest.mark.parametrize(
+    "votes, subjects, err, match",
+    [
+        ({"subject": [0], "volunteer": [0]}, None, TypeError, "columns"),
+        ({"subject": [], "volunteer": [], "label": []}, None, ValueError, "empty"),
+        (
+            {"subject": [0, 1], "volunteer": [0], "label": [1, 1]},
+            None,
+            ValueError,
+            "different lengths",
+        ),
+        (
+            {"subject": [0, 9], "volunteer": [0, 0], "label": [1, 1]},
+            [0, 1],
+            ValueError,
+            "row 1 is for subject 9",
+        ),
+        (
+            {"subject": [0, 1], "volunteer": [0, 0], "label": [1.0, np.nan]},
+            None,
+            ValueError,
+            "NaN.*row 1",
+        ),
+    ],
+)
+def test_bad_votes(votes, subjects, err, match):
+    with pytest.raises(err, match=match):
+        aggregate_votes(votes, subjects=subjects)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 8), st.integers(0, 4), st.integers(0, 3)),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_majority_is_a_mode_of_each_subject(rows):
+    subject, volunteer, label = map(np.array, zip(*rows))
+    agg = aggregate_votes({"subject": subject, "volunteer": volunteer, "label": label})
+    for s, lab, conf in zip(agg.subjects, agg.labels, agg.confidence):
+        mine = label[subject == s]
+        values, counts = np.unique(mine, return_counts=True)
+        assert lab == values[counts == counts.max()].min()
+        assert conf == pytest.approx(counts.max() / mine.size)
+    # renaming volunteers never changes majority
+    renamed = aggregate_votes(
+        {"subject": subject, "volunteer": volunteer + 100, "label": label}
+    )
+    np.testing.assert_array_equal(renamed.labels, agg.labels)
+
+
+def test_aggregated_votes_feed_the_mapper():
+    y = np.repeat([0, 1, 2], 20)
+    clusters = np.repeat([2, 0, 1], 20)
+    votes = simulate_volunteers(
+        y, 5, 3, accuracy=0.8, subjects=np.arange(0, 60, 4), random_state=0
+    )
+    agg = aggregate_votes(votes, "dawid-skene", subjects=np.arange(60))
+    mapper = ClusterLabelMapper(fallback="unknown")
+    mapper.fit(clusters, agg.labels, sample_weight=agg.confidence)
+    assert mapper.mapping_ == {0: 1, 1: 2, 2: 0}
+    np.testing.assert_array_equal(mapper.predict(clusters), y)
+
+
+# ------------------------------------------------------------ Zooniverse export
+def test_read_shipped_export():
+    with pytest.warns(UserWarning, match="skipped 1 of 12 rows"):
+        votes, report = read_zooniverse_export(EXPORT, "T0", return_report=True)
+    assert report.n_rows == 12 and report.n_votes == 11 and report.n_skipped == 1
+    assert report.skipped[0][1] == "5012" and "T0" in report.skipped[0][2]
+    assert votes["subject"].dtype == np.int64 and votes["label"].dtype == np.int64
+    np.testing.assert_array_equal(np.unique(votes["subject"]), [1001, 1002, 1003, 1004])
+    assert "not-logged-in-3f2a" in votes["volunteer"]
+    agg = aggregate_votes(votes)
+    np.testing.assert_array_equal(agg.labels, [0, 1, 2, 0])
+    with pytest.warns(UserWarning, match="skipped 5 of 12"):
+        other = read_zooniverse_export(EXPORT, "T1")
+    assert set(other["label"].tolist()) == {"No", "Yes"}
+
+
+@pytest.mark.parametrize(
+    "line, match",
+    [
+        ('7,ann,101,"[{""task"": ""T0"", ""value"": 1}"', "not valid JSON"),
+        ('7,,101,"[{""task"": ""T0"", ""value"": 1}]"', "empty user_name"),
+        ('7,ann,,"[{""task"": ""T0"", ""value"": 1}]"', "empty subject_ids"),
+        ('7,ann,"101;102","[{""task"": ""T0"", ""value"": 1}]"', "several subject"),
+        ('7,ann,101,"[{""task"": ""T0"", ""value"": [0, 1]}]"', "single-choice"),
+        ('7,ann,101,"[{""value"": 1}]"', "'task' key"),
+        ('7,ann,101,"[{""task"": ""T0""}]"', "no 'value'"),
+    ],
+)
+def test_malformed_export_row_names_line(tmp_path, line, match):
+    path = tmp_path / "export.csv"
+    good = '6,bob,100,"[{""task"": ""T0"", ""value"": 0}]"\n'
+    path.write_text(HEADER + good + line + "\n")
+    with pytest.raises(ValueError, match=rf"line 3 \(classification_id '7'\).*{match}"):
+        read_zooniverse_export(path, "T0")
+    with pytest.warns(UserWarning, match="skipped 1 of 2 rows"):
+        votes, report = read_zooniverse_export(
+            path, "T0", on_error="skip", return_report=True
+        )
+    assert votes["subject"].tolist() == [100] and report.skipped[0][0] == 3
+
+
+def test_export_missing_columns_and_no_answers(tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_text("classification_id,user_name,annotations\n1,a,[]\n")
+    with pytest.raises(ValueError, match=r"lacks the column\(s\) \['subject_ids'\]"):
+        read_zooniverse_export(path, "T0")
+    with pytest.warns(UserWarning, match="skipped"):
+        with pytest.raises(ValueError, match="no answer to task 'T9'"):
+            read_zooniverse_export(EXPORT, "T9")
