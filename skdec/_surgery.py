@@ -128,7 +128,10 @@ def _place_without_stealing(centers, slots, anchors, targets, Z, labels, alpha):
     not in ``slots``, ``labels`` given in the new ids) keeps its label.
 
     The closed-form step is checked with the exact float32 assignment and
-    halved for any centre that still captures a protected sample.
+    halved for any centre that still captures a protected sample. With several
+    slots, the steps of the slots holding samples are then halved while another
+    slot holds none (moving back towards the anchor never captures a protected
+    sample), so that, where this succeeds, every new centre gets members.
     """
     Z64 = Z.numpy().astype(np.float64)
     protected = ~np.isin(labels, slots)
@@ -137,16 +140,24 @@ def _place_without_stealing(centers, slots, anchors, targets, Z, labels, alpha):
     steps = [
         _max_safe_step(a, t, Zp, own_sq) for a, t in zip(anchors, targets, strict=True)
     ]
+    safe = None
     for _ in range(60):
         for slot, a, t, s in zip(slots, anchors, targets, steps, strict=True):
             centers[slot] = a + s * (t - a)
         new = _assign(centers, Z, alpha)
         stolen = protected & (new != labels)
-        if not stolen.any():
+        if stolen.any():
+            for i, slot in enumerate(slots):
+                if (new[stolen] == slot).any():
+                    steps[i] *= 0.5
+            continue
+        safe = centers.copy()
+        counts = np.array([np.sum(new == slot) for slot in slots])
+        if len(slots) == 1 or (counts > 0).all() or not counts.any():
             return centers
-        for i, slot in enumerate(slots):
-            if (new[stolen] == slot).any():
-                steps[i] *= 0.5
+        steps = [s * 0.5 if n > 0 else s for s, n in zip(steps, counts, strict=True)]
+    if safe is not None:
+        return safe
     for slot, a in zip(slots, anchors, strict=True):
         centers[slot] = a
     return centers
@@ -321,7 +332,8 @@ def dissolve_cluster(
           as far as it captures no sample of another cluster (closed form,
           checked with the exact assignment and halved if needed), so before
           refinement every non-member keeps its cluster; the members are shared
-          among the children (and possibly their next-best clusters).
+          among the children (and possibly their next-best clusters). While one
+          child gets no member, the other is moved back towards the old centre.
 
         Parameters
         ----------

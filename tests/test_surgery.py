@@ -127,6 +127,8 @@ def test_dissolve_invariants(fitted, blobs, centers, strategy, which, n_samples,
     if strategy == "split":
         # members end in one of the two children or a next-best cluster
         assert np.isin(after[members], np.arange(k + 1)).all()
+        # both children receive members (only members can move)
+        assert (after == cluster).any() and (after == k).any()
     if strategy == "reinit":
         # the new centre is the embedding of one sample of X
         dists = np.linalg.norm(Z - new.cluster_centers_[cluster], axis=1)
