@@ -30,6 +30,7 @@ import torch
 from skdec import DECClusterer, dissolve_cluster, merge_clusters
 from skdec.datasets import load_digits
 from skdec.metrics import cluster_accuracy
+from skdec.plotting import plot_cluster_montage
 
 torch.set_num_threads(1)
 digits = load_digits()
@@ -66,22 +67,6 @@ mixed = int(shares.argmin())
 print("purity per cluster:", np.round(shares, 2))
 top = np.bincount(y[dec.labels_ == mixed], minlength=10)
 print(f"cluster {mixed} is the most mixed; digits inside:", top)
-
-
-def montage(ax_row, images, labels, title):
-    """Five random images of each cluster, one column per cluster."""
-    rng = np.random.RandomState(0)
-    k = labels.max() + 1
-    for c, ax in enumerate(ax_row):
-        ax.set_axis_off()
-        members = np.flatnonzero(labels == c)
-        if c >= k or len(members) == 0:
-            continue
-        pick = rng.choice(members, min(5, len(members)), replace=False)
-        column = np.vstack([np.pad(images[i], 1) for i in pick])
-        ax.imshow(column, cmap="gray_r")
-        ax.set_title(str(c), fontsize=8)
-    ax_row[0].text(-12, 25, title, rotation=90, va="center", fontsize=8)
 
 
 # %%
@@ -141,11 +126,19 @@ print(
 # %%
 # Cluster montages
 # ----------------
-# One column per cluster, five random members each: the mixed cluster before
-# surgery, and where its digits went.
-rows = {"DEC": dec, **results}
-fig, axes = plt.subplots(len(rows), 11, figsize=(8, 1.9 * len(rows)))
-for ax_row, (name, model) in zip(axes, rows.items()):
-    montage(ax_row, digits.images, model.labels_, name)
-fig.suptitle(f"Dissolving cluster {mixed} of DEC on the digits")
+# The clusters of DEC, eight random members each (the row label gives the
+# cluster id and its size) ...
+order = np.random.RandomState(0).permutation(len(X))
+fig = plot_cluster_montage(digits.images, dec.labels_, order)
+fig.suptitle("DEC on the digits")
+
+# %%
+# ... and where the members of the mixed cluster went after each surgery and
+# its refinement: one row per cluster that received some of them.
+members = np.flatnonzero(dec.labels_ == mixed)
+for name, model in results.items():
+    fig = plot_cluster_montage(
+        digits.images[members], model.labels_[members], np.argsort(order[members])
+    )
+    fig.suptitle(f"{name}: the members of cluster {mixed}")
 plt.show()
