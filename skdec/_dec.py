@@ -79,7 +79,10 @@ class DECClusterer(BaseDeepClusterer):
     layerwise_epochs : int, default=50
         Epochs per layer pair with ``pretrain='layerwise'``.
     corruption : float, default=0.2
-        Dropout rate of the denoising layer pairs.
+        Dropout rate of the denoising layer pairs with ``pretrain='layerwise'``.
+    pretrain_corruption : float, default=0.0
+        Dropout rate on the input during end-to-end pretraining (a denoising
+        autoencoder); 0 trains a plain autoencoder.
     pretrain_optimizer : {'adam', 'sgd'}, default='adam'
     pretrain_lr : float, default=1e-3
     init : {'kmeans', 'spherical-kmeans', 'gmm', 'random'} or ndarray, \
@@ -176,6 +179,7 @@ class DECClusterer(BaseDeepClusterer):
         "pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
         "layerwise_epochs": [Interval(Integral, 0, None, closed="left")],
         "corruption": [Interval(Real, 0, 1, closed="left")],
+        "pretrain_corruption": [Interval(Real, 0, 1, closed="left")],
         "pretrain_optimizer": [StrOptions(set(OPTIMIZERS))],
         "pretrain_lr": [Interval(Real, 0, None, closed="neither")],
         "init": [StrOptions(set(INIT_STRATEGIES)), "array-like"],
@@ -205,6 +209,7 @@ class DECClusterer(BaseDeepClusterer):
         pretrain_epochs=200,
         layerwise_epochs=50,
         corruption=0.2,
+        pretrain_corruption=0.0,
         pretrain_optimizer="adam",
         pretrain_lr=1e-3,
         init="kmeans",
@@ -232,6 +237,7 @@ class DECClusterer(BaseDeepClusterer):
         self.pretrain_epochs = pretrain_epochs
         self.layerwise_epochs = layerwise_epochs
         self.corruption = corruption
+        self.pretrain_corruption = pretrain_corruption
         self.pretrain_optimizer = pretrain_optimizer
         self.pretrain_lr = pretrain_lr
         self.init = init
@@ -436,5 +442,5 @@ class DECClusterer(BaseDeepClusterer):
                 **common,
             )
             return nets
-        module = EncoderDecoder(encoder, decoder)
+        module = EncoderDecoder(encoder, decoder, self.pretrain_corruption)
         return [train_autoencoder(module, X, epochs=self.pretrain_epochs, **common)]

@@ -164,6 +164,9 @@ class EncoderDecoder(nn.Module):
     Parameters
     ----------
     encoder, decoder : torch.nn.Module
+    corruption : float, default=0.0
+        Dropout rate applied to the input in training mode (a denoising
+        autoencoder); evaluation mode never corrupts.
 
     Examples
     --------
@@ -174,11 +177,14 @@ class EncoderDecoder(nn.Module):
     [(3, 2), (3, 4)]
     """
 
-    def __init__(self, encoder: nn.Module, decoder: nn.Module):
+    def __init__(self, encoder: nn.Module, decoder: nn.Module, corruption: float = 0.0):
         super().__init__()
         self.encoder = encoder
         self.decoder = decoder
+        self.corruption = float(corruption)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.training and self.corruption > 0:
+            x = nn.functional.dropout(x, self.corruption)
         z = self.encoder(x)
         return z, self.decoder(z)
