@@ -32,6 +32,9 @@ from .nn import ClusterLabelLayer, LabelHeadModule
 __all__ = ["LabelHeadClassifier"]
 
 UNLABELLED = -1
+# sharpness='auto' takes the smallest power of two whose predictions agree this
+# often with the mapper's: much sharper assignments pass almost no gradient.
+_AUTO_SHARPNESS_AGREEMENT = 0.9
 
 
 def _labelled_mask(y):
@@ -63,7 +66,6 @@ def _reinitialise(module):
     with torch.no_grad():
         torch.nn.init.normal_(module.clustering_layer.centers)
         torch.nn.init.normal_(module.label_layer.weight)
-        torch.nn.init.zeros_(module.label_layer.log_sharpness)
 
 
 def _silent(*args, **kwargs):
@@ -127,11 +129,13 @@ class LabelHeadClassifier(ClassifierMixin, BaseEstimator):
         'probabilistic' mapper predicts); large values approach the label of
         the most likely cluster (what a 'majority' or 'hungarian' mapper
         predicts). 'auto' takes the smallest power of two up to 256 whose
-        predictions on ``X`` agree best with the mapper's, so that the head
-        starts from the mapper's labels.
+        predictions on ``X`` agree with the mapper's for 90% of the samples
+        (256 if none does), so that the head starts close to the mapper's
+        labels while the sharpened assignment still passes gradients to the
+        encoder; with ``init='random'`` it is 1.
     max_epochs : int, default=100
         Maximum number of passes over the labelled subjects.
-    lr : float, default=1e-3
+    lr : float, default=1e-2
         Learning rate of the fine-tuning.
     optimizer : {'adam', 'sgd'}, default='adam'
     momentum : float, default=0.9
@@ -195,14 +199,16 @@ class LabelHeadClassifier(ClassifierMixin, BaseEstimator):
     Examples
     --------
     >>> from sklearn.datasets import make_blobs
+    >>> from sklearn.preprocessing import minmax_scale
     >>> from skdec import LabelHeadClassifier
-    >>> X, y = make_blobs(300, n_features=5, centers=3, random_state=0)
+    >>> X, y = make_blobs(150, n_features=5, centers=3, random_state=0)
+    >>> X = minmax_scale(X)
     >>> y_volunteers = y.copy()
-    >>> y_volunteers[30:] = -1  # only 30 subjects labelled
+    >>> y_volunteers[20:] = -1  # only 20 subjects labelled
     >>> clf = LabelHeadClassifier(
-    ...     dec_params=dict(hidden_dims=(32,), n_components=2, pretrain_epochs=20,
-    ...                     max_iter=100),
-    ...     max_epochs=20, random_state=0).fit(X, y_volunteers)
+    ...     dec_params=dict(hidden_dims=(16,), n_components=2, pretrain_epochs=10,
+    ...                     max_iter=30),
+    ...     max_epochs=10, random_state=0).fit(X, y_volunteers)
     >>> clf.classes_
     array([0, 1, 2])
     >>> bool(clf.score(X, y) > 0.9), clf.predict_proba(X[:2]).shape
@@ -239,7 +245,7 @@ class LabelHeadClassifier(ClassifierMixin, BaseEstimator):
         smoothing=1e-3,
         sharpness="auto",
         max_epochs=100,
-        lr=1e-3,
+        lr=1e-2,
         optimizer="adam",
         momentum=0.9,
         batch_size=64,
@@ -270,13 +276,13 @@ class LabelHeadClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ checks
     def _check_labels(self, y):
-        check_classification_targets(y)
         labelled = _labelled_mask(y)
         if not labelled.any():
             raise ValueError(
                 "y has no labelled sample: every label is -1 (unlabelled). "
                 "Label at least one subject of each of 2 classes."
             )
+        check_classification_targets(y[labelled])
         classes = np.unique(y[labelled])
         if self.mapper is not None and _is_fitted(self.mapper):
             known = self.mapper.classes_[_labelled_mask(self.mapper.classes_)]
@@ -393,6 +399,8 @@ class LabelHeadClassifier(ClassifierMixin, BaseEstimator):
     def _resolve_sharpness(self, q):
         if self.sharpness != "auto":
             return float(self.sharpness)
+        if self.init == "random":
+            return 1.0
         mapper_proba = self.mapper_.predict_proba(q)
         keep = _labelled_mask(self.mapper_.classes_)
         columns = np.searchsorted(self.classes_, self.mapper_.classes_[keep])
@@ -400,14 +408,13 @@ class LabelHeadClassifier(ClassifierMixin, BaseEstimator):
         mapping = self.initial_mapping_ + self.smoothing
         mapping /= mapping.sum(axis=1, keepdims=True)
         log_q = np.log(np.clip(q, np.finfo(np.float64).tiny, None))
-        best, best_agreement = 1.0, -1.0
-        for beta in 2.0 ** np.arange(9):
+        betas = 2.0 ** np.arange(9)
+        agreement = np.empty(betas.size)
+        for i, beta in enumerate(betas):
             sharpened = np.exp(beta * (log_q - log_q.max(axis=1, keepdims=True)))
-            pred = np.argmax(sharpened @ mapping, axis=1)
-            agreement = np.mean(pred == target)
-            if agreement > best_agreement:
-                best, best_agreement = float(beta), agreement
-        return best
+            agreement[i] = np.mean(np.argmax(sharpened @ mapping, axis=1) == target)
+        enough = agreement >= _AUTO_SHARPNESS_AGREEMENT
+        return float(betas[np.argmax(enough)] if enough.any() else betas[-1])
 
     def _build_module(self):
         source = self.dec_.module_
@@ -473,11 +480,9 @@ class LabelHeadClassifier(ClassifierMixin, BaseEstimator):
             for row in net.history
         ]
         self.n_epochs_ = len(net.history)
-        best = [row["epoch"] for row in net.history if row.get(f"{monitor}_best")]
+        stopper = dict(net.callbacks_).get("early_stopping")
         self.best_epoch_ = (
-            int(best[-1])
-            if best and self.n_iter_no_change is not None
-            else self.n_epochs_
+            self.n_epochs_ if stopper is None else int(stopper.best_epoch_)
         )
         with torch.no_grad():
             mapping = self.module_.label_layer.mapping()
