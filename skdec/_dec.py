@@ -22,7 +22,13 @@ from ._pretrain import (
     train_autoencoder,
 )
 from .net import DECNet, TargetDistributionUpdate, embed
-from .nn import ClusteringLayer, DECModule, EncoderDecoder, MLPAutoencoder
+from .nn import (
+    ClusteringLayer,
+    DECModule,
+    EncoderDecoder,
+    MLPAutoencoder,
+    RandomShiftRotate,
+)
 from .nn._autoencoder import _ACTIVATIONS
 
 
@@ -108,6 +114,14 @@ class DECClusterer(BaseDeepClusterer):
         Maximum number of clustering iterations (mini-batches).
     gamma : float, default=0.0
         Weight of the reconstruction loss during clustering (IDEC); 0 is DEC.
+    augment : bool, default=False
+        Randomly shift (up to 10% of the image size) and rotate (up to 10
+        degrees) each training batch, in pretraining and clustering, as in
+        DEC-DA (Guo et al., 2018). The target distribution is computed on the
+        clean data. Needs ``image_shape``.
+    image_shape : tuple of int, default=None
+        ``(height, width)`` or ``(channels, height, width)`` of one sample, for
+        ``augment=True``; the rows of ``X`` are these images flattened.
     batch_size : int, default=256
     device : str, default='cpu'
         Torch device, for example 'cpu' or 'cuda'.
@@ -192,6 +206,8 @@ class DECClusterer(BaseDeepClusterer):
         "tol": [Interval(Real, 0, 1, closed="both")],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "gamma": [Interval(Real, 0, None, closed="left")],
+        "augment": ["boolean"],
+        "image_shape": ["array-like", None],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "device": [str, torch.device],
     }
@@ -222,6 +238,8 @@ class DECClusterer(BaseDeepClusterer):
         tol=1e-3,
         max_iter=2000,
         gamma=0.0,
+        augment=False,
+        image_shape=None,
         batch_size=256,
         device="cpu",
         random_state=None,
@@ -250,6 +268,8 @@ class DECClusterer(BaseDeepClusterer):
         self.tol = tol
         self.max_iter = max_iter
         self.gamma = gamma
+        self.augment = augment
+        self.image_shape = image_shape
         self.batch_size = batch_size
         self.device = device
         self.random_state = random_state
@@ -291,6 +311,23 @@ class DECClusterer(BaseDeepClusterer):
                     f"{self.hidden_dims!r}."
                 )
 
+    def _build_augmenter(self, n_features):
+        if not self.augment:
+            return None
+        if self.image_shape is None:
+            raise ValueError(
+                "augment=True needs image_shape, the (height, width) or "
+                "(channels, height, width) of one sample."
+            )
+        shape = tuple(int(s) for s in np.ravel(self.image_shape))
+        if int(np.prod(shape)) != n_features:
+            raise ValueError(
+                f"image_shape {shape} holds {int(np.prod(shape))} values but X has "
+                f"{n_features} features."
+            )
+        size = min(shape[-2:])
+        return RandomShiftRotate(shape, max_shift=0.1 * size, max_rotation=10.0)
+
     def _build_autoencoder(self, n_features):
         if self.encoder is not None:
             enc = copy.deepcopy(self.encoder)
@@ -323,6 +360,7 @@ class DECClusterer(BaseDeepClusterer):
         X = validate_data(self, X, dtype=np.float32)
         self._check_params_vs_input(X)
         self.device_ = _resolve_device(self.device)
+        self._augmenter = self._build_augmenter(X.shape[1])
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
         devices = [self.device_] if self.device_.type == "cuda" else []
@@ -391,6 +429,7 @@ class DECClusterer(BaseDeepClusterer):
             batch_size=self.batch_size,
             device=self.device_,
             callbacks=[("target", callback)],
+            augmenter=self._augmenter,
             verbose=0,
             **optimizer_kwargs(self.optimizer, self.momentum),
         )
@@ -429,6 +468,7 @@ class DECClusterer(BaseDeepClusterer):
             momentum=self.momentum,
             device=self.device_,
             verbose=verbose,
+            augmenter=self._augmenter,
         )
         if self.pretrain == "layerwise":
             dims = [X.shape[1], *map(int, self.hidden_dims), self.n_components]

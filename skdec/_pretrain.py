@@ -20,9 +20,22 @@ def optimizer_kwargs(name: str, momentum: float) -> dict:
 
 
 def train_autoencoder(
-    module, X, *, epochs, lr, batch_size, optimizer, momentum, device, verbose
+    module,
+    X,
+    *,
+    epochs,
+    lr,
+    batch_size,
+    optimizer,
+    momentum,
+    device,
+    verbose,
+    augmenter=None,
 ):
     """Fit ``module`` (returning ``(code, x_hat)``) to reconstruct ``X``.
+
+    ``augmenter`` (optional) transforms each training batch, which is then both
+    the input and the reconstruction target.
 
     Returns the fitted :class:`~skdec.net.AutoencoderNet`.
     """
@@ -33,6 +46,7 @@ def train_autoencoder(
         batch_size=batch_size,
         device=device,
         verbose=verbose,
+        augmenter=augmenter,
         **optimizer_kwargs(optimizer, momentum),
     )
     return net.fit(X)
@@ -52,13 +66,15 @@ def pretrain_layerwise(
     momentum,
     device,
     verbose,
+    augmenter=None,
 ):
     """Greedy layer-wise denoising pretraining followed by end-to-end fine-tuning.
 
     Each pair ``dims[i] -> dims[i+1]`` is trained as a denoising autoencoder
     (dropout ``corruption`` on its input and code) on the clean codes of the
     pairs below it, as in Xie et al. (2016). The stacked encoder and decoder are
-    then fine-tuned end-to-end without corruption.
+    then fine-tuned end-to-end without corruption (``augmenter``, if any, is
+    used during this fine-tuning only: the layer pairs see hidden codes).
 
     Returns
     -------
@@ -106,6 +122,7 @@ def pretrain_layerwise(
         momentum=momentum,
         device=device,
         verbose=verbose,
+        augmenter=augmenter,
     )
     nets.append(net)
     return net.module_, nets

@@ -274,3 +274,30 @@ def test_cuda_matches_api(blobs, fast_dec_params):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert dec.predict(X).shape == (300,)
+
+
+def test_augmentation_on_images(fast_dec_params):
+    rng = np.random.RandomState(0)
+    images = np.zeros((90, 6, 6), dtype=np.float32)
+    y = np.repeat([0, 1, 2], 30)
+    images[y == 0, :, 2:4] = 1  # vertical bar
+    images[y == 1, 2:4, :] = 1  # horizontal bar
+    images[y == 2] = np.eye(6)  # diagonal
+    X = images.reshape(90, -1) + 0.05 * rng.rand(90, 36).astype(np.float32)
+    dec = DECClusterer(
+        3, augment=True, image_shape=(6, 6), random_state=0, **fast_dec_params
+    ).fit(X)
+    assert dec.pretrain_nets_[0].augmenter is not None
+    assert adjusted_rand_score(y, dec.labels_) == 1.0
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"augment": True}, "augment=True needs image_shape"),
+        ({"augment": True, "image_shape": (3, 3)}, r"holds 9 values but X has 10"),
+    ],
+)
+def test_augmentation_errors(blobs, params, message):
+    with pytest.raises(ValueError, match=message):
+        DECClusterer(4, **params).fit(blobs[0])

@@ -92,3 +92,22 @@ def test_dec_module_with_decoder():
 def test_unknown_activation():
     with pytest.raises(ValueError, match="Unknown activation"):
         make_activation("swishy")
+
+
+def test_random_shift_rotate_identity_and_shift():
+    from skdec.nn import RandomShiftRotate
+
+    x = torch.rand(5, 3 * 6 * 4)
+    same = RandomShiftRotate((3, 6, 4), max_shift=0, max_rotation=0)(x)
+    torch.testing.assert_close(same, x, atol=1e-5, rtol=0)
+    moved = RandomShiftRotate((3, 6, 4), max_shift=2, max_rotation=10)(x)
+    assert moved.shape == x.shape and not torch.allclose(moved, x)
+
+
+def test_random_shift_rotate_shape_errors():
+    from skdec.nn import RandomShiftRotate
+
+    with pytest.raises(ValueError, match="image_shape must be"):
+        RandomShiftRotate((4,))
+    with pytest.raises(ValueError, match="holds 16"):
+        RandomShiftRotate((4, 4))(torch.zeros(2, 15))

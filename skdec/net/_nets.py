@@ -24,15 +24,28 @@ def check_finite_loss(loss: torch.Tensor, stage: str, hint: str) -> None:
 
 
 class _FastNet(NeuralNet):
-    """NeuralNet defaults for in-memory data: no validation split, tensor batches."""
+    """NeuralNet defaults for in-memory data: no validation split, tensor batches.
 
-    def __init__(self, *args, **kwargs):
+    ``augmenter``, when given, is a callable applied to each training batch of
+    ``X`` (for example :class:`skdec.nn.RandomShiftRotate`); prediction never
+    augments.
+    """
+
+    def __init__(self, *args, augmenter=None, **kwargs):
+        self.augmenter = augmenter
         kwargs.setdefault("train_split", None)
         kwargs.setdefault("iterator_train", TensorBatchIterator)
         kwargs.setdefault("iterator_valid", TensorBatchIterator)
         kwargs.setdefault("iterator_train__shuffle", True)
         kwargs.setdefault("criterion", torch.nn.MSELoss)
         super().__init__(*args, **kwargs)
+
+    def train_step_single(self, batch, **fit_params):
+        if self.augmenter is not None:
+            Xi, yi = batch
+            with torch.no_grad():
+                batch = (self.augmenter(Xi.to(self.device)), yi)
+        return super().train_step_single(batch, **fit_params)
 
 
 class AutoencoderNet(_FastNet):
@@ -86,8 +99,8 @@ class DECNet(_FastNet):
     """
 
     def __init__(self, *args, gamma=0.0, **kwargs):
-        super().__init__(*args, **kwargs)
         self.gamma = gamma
+        super().__init__(*args, **kwargs)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         q, _, x_hat = y_pred

@@ -1,5 +1,6 @@
 """Pure PyTorch building blocks of skdec (no scikit-learn inside)."""
 
+from ._augment import RandomShiftRotate
 from ._autoencoder import (
     DenoisingLayerPair,
     EncoderDecoder,
@@ -22,6 +23,7 @@ __all__ = [
     "EncoderDecoder",
     "LabelHeadModule",
     "MLPAutoencoder",
+    "RandomShiftRotate",
     "make_activation",
     "soft_assignment",
     "target_distribution",
