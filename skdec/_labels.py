@@ -68,6 +68,10 @@ class ClusterLabelMapper(ClassifierMixin, BaseEstimator):
       assignments every labelled subject counts towards every cluster in
       proportion to its soft assignment. With soft assignments, ``predict_proba``
       mixes the clusters' distributions by the subject's soft assignment.
+      This needs confident soft assignments: with flat ones (a largest entry
+      around 0.3, as DEC gives on digits after short training) every cluster's
+      distribution drifts towards the overall label frequencies; pass cluster
+      ids (``Q.argmax(axis=1)``) instead.
 
     A cluster is *labelled* when it is the hard cluster (largest soft
     assignment) of at least one labelled subject. A cluster that is not
