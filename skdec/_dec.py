@@ -45,6 +45,11 @@ def _resolve_device(device):
     return dev
 
 
+def _nearest_center(Z, centers):
+    sq = (Z**2).sum(1)[:, None] - 2 * Z @ centers.T + (centers**2).sum(1)[None, :]
+    return sq.argmin(axis=1)
+
+
 class DECClusterer(BaseDeepClusterer):
     """Deep Embedded Clustering (DEC).
 
@@ -137,6 +142,9 @@ class DECClusterer(BaseDeepClusterer):
         Centres in the embedding space.
     labels_ : ndarray of shape (n_samples,)
         Cluster of each training sample.
+    init_labels_ : ndarray of shape (n_samples,)
+        Clusters of the training samples under the initial centres, before
+        self-training (for ``init='kmeans'``: autoencoder + k-means).
     n_iter_ : int
         Clustering iterations run.
     n_features_in_ : int
@@ -399,6 +407,7 @@ class DECClusterer(BaseDeepClusterer):
             if not np.isfinite(init).all():
                 raise ValueError("init array contains NaN or infinity.")
         centers = initial_centers(Z, self.n_clusters, init, self.n_init, rng)
+        self.init_labels_ = _nearest_center(Z, centers)
         timings["init"] = time.perf_counter() - t0
         if verbose:
             how = self.init if isinstance(self.init, str) else "array"

@@ -301,3 +301,11 @@ def test_augmentation_on_images(fast_dec_params):
 def test_augmentation_errors(blobs, params, message):
     with pytest.raises(ValueError, match=message):
         DECClusterer(4, **params).fit(blobs[0])
+
+
+def test_init_labels_are_the_labels_before_self_training(blobs, fast_dec_params):
+    X, _ = blobs
+    dec = DECClusterer(4, random_state=0, **dict(fast_dec_params, max_iter=0))
+    dec.fit(X)
+    assert dec.n_iter_ == 0
+    np.testing.assert_array_equal(dec.init_labels_, dec.labels_)

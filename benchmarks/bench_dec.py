@@ -1,0 +1,354 @@
+"""Benchmark skdec's DEC against baselines, side by side, in one run.
+
+Methods (``--methods``):
+
+* ``skdec``      DECClusterer with its defaults, updated by ``--dec-params`` (JSON);
+                 also reports ``ae-kmeans``: the same run's labels before the DEC
+                 stage (autoencoder + k-means, no extra cost);
+* ``kmeans``     sklearn KMeans on the raw data, n_init=10;
+* ``clustpy``    ClustPy's DEC (PyPI ``clustpy``) in its own virtual environment
+                 (``--clustpy-python``, made by ``--setup-clustpy``); skipped with a
+                 message when that interpreter is missing.
+
+Each run is a separate process, so peak resident memory is per run. Per run and
+as mean +/- std over seeds it prints ACC, NMI, ARI, wall time (pretraining /
+centre initialisation / clustering for skdec), peak RSS, and writes JSON + CSV.
+It also measures this machine's dense float32 matmul throughput and reports the
+fraction of it that skdec's autoencoder pretraining achieved (the roofline).
+
+Examples::
+
+    python benchmarks/bench_dec.py --dataset digits --seeds 0 1 2
+    python benchmarks/bench_dec.py --dataset fashion-mnist --methods skdec kmeans
+    python benchmarks/bench_dec.py --dataset digits --dec-params '{"gamma": 0.1}' \\
+        --tag idec
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_CLUSTPY = Path.home() / "venvs" / "clustpy" / "bin" / "python"
+
+CLUSTPY_WORKER = r"""
+import json, resource, sys, time
+import numpy as np
+import torch
+torch.set_num_threads(int(sys.argv[4]))
+from clustpy.deep import DEC
+X = np.load(sys.argv[1]); n_clusters = int(sys.argv[2]); seed = int(sys.argv[3])
+t = time.perf_counter()
+model = DEC(n_clusters=n_clusters, random_state=seed).fit(X)
+seconds = time.perf_counter() - t
+np.save(sys.argv[5], np.asarray(model.dec_labels_))
+print("RESULT " + json.dumps({"seconds": seconds,
+      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def load(dataset, data_dir):
+    from skdec import datasets
+
+    if dataset == "digits":
+        return datasets.load_digits(return_X_y=True)
+    if dataset == "fashion-mnist":
+        return datasets.load_fashion_mnist(data_dir, return_X_y=True)
+    if dataset == "mnist":
+        return datasets.load_mnist(data_dir, return_X_y=True)
+    X = np.load(dataset)
+    y_path = Path(dataset).with_name(Path(dataset).stem + "_labels.npy")
+    return X, (np.load(y_path) if y_path.exists() else None)
+
+
+def ae_flops_per_sample(model):
+    """FLOPs of one forward+backward pass of the autoencoder for one sample."""
+    weights = sum(
+        p.numel()
+        for n, p in model.pretrain_nets_[-1].module_.named_parameters()
+        if n.endswith("weight")
+    )
+    return 6 * weights  # forward 2 per weight, backward 4 per weight
+
+
+def matmul_gflops(threads, size=2048, repeats=10):
+    import torch
+
+    torch.set_num_threads(threads)
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    torch.mm(a, b)
+    t = time.perf_counter()
+    for _ in range(repeats):
+        torch.mm(a, b)
+    return 2 * size**3 * repeats / (time.perf_counter() - t) / 1e9
+
+
+def worker(args):
+    """Run one method on one seed; print a RESULT line of JSON."""
+    import torch
+
+    torch.set_num_threads(args.threads)
+    X = np.load(args.x_path)
+    n_clusters = args.n_clusters
+    out = {}
+    if args.method == "kmeans":
+        from sklearn.cluster import KMeans
+
+        t = time.perf_counter()
+        labels = KMeans(n_clusters, n_init=10, random_state=args.seed).fit_predict(X)
+        out["seconds"] = time.perf_counter() - t
+    else:
+        from skdec import DECClusterer
+
+        params = dict(json.loads(args.dec_params or "{}"))
+        model = DECClusterer(n_clusters, random_state=args.seed, **params)
+        t = time.perf_counter()
+        model.fit(X)
+        out["seconds"] = time.perf_counter() - t
+        out["timings"] = model.timings_
+        out["n_iter"] = model.n_iter_
+        out["converged"] = model.converged_
+        labels = model.labels_
+        np.save(args.labels_path + ".init.npy", model.init_labels_)
+        if model.pretrain_nets_:
+            net = model.pretrain_nets_[-1]
+            samples = len(X) * len(net.history)
+            out["pretrain_gflops"] = (
+                ae_flops_per_sample(model) * samples / model.timings_["pretrain"] / 1e9
+            )
+            out["pretrain_loss"] = float(net.history[-1, "train_loss"])
+    np.save(args.labels_path, labels)
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("RESULT " + json.dumps(out), flush=True)
+
+
+def run_child(cmd):
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    for line in done.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    raise RuntimeError(f"{cmd[:3]} failed:\n{done.stderr[-3000:]}")
+
+
+def setup_clustpy(python):
+    venv = Path(python).parent.parent
+    steps = [
+        [sys.executable, "-m", "venv", str(venv)],
+        [python, "-m", "pip", "install", "-q", "torch==2.14.1", "torchvision==0.29.1"],
+        [python, "-m", "pip", "install", "-q", "clustpy==0.0.3"],
+    ]
+    for step in steps:
+        print("setup:", " ".join(step), flush=True)
+        if subprocess.run(step).returncode != 0:
+            print("setup: failed; ClustPy runs will be skipped", flush=True)
+            return
+
+
+def scores(y, labels):
+    from skdec.metrics import clustering_report
+
+    return {k: float(v) for k, v in clustering_report(y, labels).items()}
+
+
+def summarise(rows):
+    print(
+        f"\n{'method':<12}{'ACC':>16}{'NMI':>16}{'ARI':>16}{'seconds':>18}"
+        f"{'peak MB':>10}"
+    )
+    by_method = {}
+    for r in rows:
+        by_method.setdefault(r["method"], []).append(r)
+    summary = {}
+    for method, rs in by_method.items():
+        s = {}
+        for key in ("acc", "nmi", "ari", "seconds", "peak_rss_mb"):
+            vals = np.array([r[key] for r in rs if r.get(key) is not None], float)
+            s[key] = (float(vals.mean()), float(vals.std())) if len(vals) else None
+        summary[method] = s
+
+        def fmt(v, digits=3):
+            return "n/a" if v is None else f"{v[0]:.{digits}f} +/- {v[1]:.{digits}f}"
+
+        print(
+            f"{method:<12}{fmt(s['acc']):>16}{fmt(s['nmi']):>16}"
+            f"{fmt(s['ari']):>16}{fmt(s['seconds'], 1):>18}"
+            f"{s['peak_rss_mb'][0] if s['peak_rss_mb'] else float('nan'):>10.0f}"
+        )
+    if "skdec" in summary and "clustpy" in summary and summary["clustpy"]["acc"]:
+        a, b = summary["skdec"], summary["clustpy"]
+        print(
+            f"\nskdec / ClustPy (same run, same machine): time ratio "
+            f"{a['seconds'][0] / b['seconds'][0]:.2f}, ACC ratio "
+            f"{a['acc'][0] / b['acc'][0]:.3f}"
+        )
+    if "skdec" in summary and "kmeans" in summary:
+        print(
+            f"skdec / k-means ACC ratio "
+            f"{summary['skdec']['acc'][0] / summary['kmeans']['acc'][0]:.3f}"
+        )
+    return summary
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument(
+        "--dataset",
+        default="digits",
+        help="digits, fashion-mnist, mnist (with --data-dir) or a .npy",
+    )
+    p.add_argument("--data-dir")
+    p.add_argument("--methods", nargs="+", default=["skdec", "kmeans", "clustpy"])
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    p.add_argument("--n-clusters", type=int, default=10)
+    p.add_argument("--dec-params", default="{}", help="JSON DECClusterer params")
+    p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--tag", default="default")
+    p.add_argument("--out", default=str(HERE / "results"))
+    p.add_argument("--clustpy-python", default=str(DEFAULT_CLUSTPY))
+    p.add_argument(
+        "--setup-clustpy",
+        action="store_true",
+        help="create ClustPy's virtual environment first",
+    )
+    # internal: one run in a child process
+    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--method", help=argparse.SUPPRESS)
+    p.add_argument("--seed", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--x-path", help=argparse.SUPPRESS)
+    p.add_argument("--labels-path", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.worker:
+        return worker(args)
+
+    if args.setup_clustpy and "clustpy" in args.methods:
+        setup_clustpy(args.clustpy_python)
+    X, y = load(args.dataset, args.data_dir)
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    name = Path(args.dataset).stem
+    print(
+        f"{name}: {X.shape[0]} x {X.shape[1]}, {args.threads} torch threads, "
+        f"{platform.processor() or platform.machine()}",
+        flush=True,
+    )
+    gflops = matmul_gflops(args.threads)
+    print(f"dense float32 matmul roofline: {gflops:.1f} GFLOP/s", flush=True)
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        x_path = os.path.join(tmp, "X.npy")
+        np.save(x_path, X)
+        for seed in args.seeds:
+            for method in args.methods:
+                labels_path = os.path.join(tmp, f"{method}-{seed}.npy")
+                if method == "clustpy":
+                    if not Path(args.clustpy_python).exists():
+                        print(
+                            f"clustpy: skipped, no interpreter at "
+                            f"{args.clustpy_python} (use --setup-clustpy)"
+                        )
+                        continue
+                    script = os.path.join(tmp, "clustpy_worker.py")
+                    Path(script).write_text(CLUSTPY_WORKER)
+                    cmd = [
+                        args.clustpy_python,
+                        script,
+                        x_path,
+                        str(args.n_clusters),
+                        str(seed),
+                        str(args.threads),
+                        labels_path,
+                    ]
+                else:
+                    cmd = [
+                        sys.executable,
+                        __file__,
+                        "--worker",
+                        "--method",
+                        method,
+                        "--seed",
+                        str(seed),
+                        "--x-path",
+                        x_path,
+                        "--labels-path",
+                        labels_path,
+                        "--n-clusters",
+                        str(args.n_clusters),
+                        "--dec-params",
+                        args.dec_params,
+                        "--threads",
+                        str(args.threads),
+                    ]
+                res = run_child(cmd)
+                row = {"dataset": name, "method": method, "seed": seed, **res}
+                if y is not None:
+                    row.update(scores(y, np.load(labels_path)))
+                if "pretrain_gflops" in row:
+                    row["roofline_fraction"] = row["pretrain_gflops"] / gflops
+                rows.append(row)
+                extra = ""
+                if method == "skdec":
+                    t = res["timings"]
+                    extra = (
+                        f" (pretrain {t['pretrain']:.1f} / init {t['init']:.1f} / "
+                        f"cluster {t['cluster']:.1f}; {res['n_iter']} iterations; "
+                        f"pretraining {res['pretrain_gflops']:.1f} GFLOP/s = "
+                        f"{row['roofline_fraction']:.0%} of roofline)"
+                    )
+                    init = np.load(labels_path + ".init.npy")
+                    ae = {
+                        "dataset": name,
+                        "method": "ae-kmeans",
+                        "seed": seed,
+                        "seconds": t["pretrain"] + t["init"],
+                        "peak_rss_mb": res["peak_rss_mb"],
+                    }
+                    if y is not None:
+                        ae.update(scores(y, init))
+                    rows.append(ae)
+                acc = (
+                    f"ACC {row['acc']:.3f} NMI {row['nmi']:.3f} ARI {row['ari']:.3f} "
+                    if "acc" in row
+                    else ""
+                )
+                print(
+                    f"seed {seed} {method:<8} {acc}{res['seconds']:.1f}s "
+                    f"peak {res['peak_rss_mb']:.0f} MB{extra}",
+                    flush=True,
+                )
+
+    summary = summarise(rows)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = out / f"dec-{name}-{args.tag}"
+    record = {
+        "dataset": name,
+        "dec_params": json.loads(args.dec_params),
+        "threads": args.threads,
+        "matmul_gflops": gflops,
+        "runs": rows,
+        "summary": summary,
+        "command": " ".join(sys.argv),
+    }
+    stem.with_suffix(".json").write_text(json.dumps(record, indent=2, default=str))
+    keys = sorted({k for r in rows for k in r if k != "timings"})
+    with stem.with_suffix(".csv").open("w", newline="") as fh:
+        w = csv.DictWriter(fh, keys, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+    print(f"\nwrote {stem}.json and {stem}.csv")
+
+
+if __name__ == "__main__":
+    main()
