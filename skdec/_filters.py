@@ -388,7 +388,9 @@ class KMeansFilterInitializer(TransformerMixin, BaseEstimator):
         """Validate ``X`` and return it as ``(n, channels, height, width)``."""
         dtype = [np.float64, np.float32]
         ndim = getattr(X, "ndim", None)
-        if ndim is None or ndim == 2:
+        if ndim is None:  # a list: 2-D rows or nested images
+            ndim = np.asarray(X).ndim
+        if ndim <= 2:
             X = validate_data(self, X, reset=reset, dtype=dtype)
         else:
             X = check_array(X, allow_nd=True, dtype=dtype, input_name="X")
@@ -433,6 +435,11 @@ class KMeansFilterInitializer(TransformerMixin, BaseEstimator):
         positions = _sample_positions(images, self._kernel, n_patches, random_state)
         patches = _extract_patches(images, self._kernel, positions)
         std = patches.std(axis=1)
+        if reset and not np.any(std > 0):
+            raise ValueError(
+                "Every sampled patch is constant: the images hold no edge or "
+                "texture for the filters to learn."
+            )
         if reset:
             mean_var = float(np.mean(std**2))
             self._contrast_floor = self.contrast_epsilon * mean_var

@@ -275,6 +275,19 @@ def test_inconsistent_channels_and_sizes():
         init.transform(rng.uniform(size=(2, 64)))
 
 
+def test_constant_images():
+    with pytest.raises(ValueError, match="Every sampled patch is constant"):
+        KMeansFilterInitializer(n_filters=2, kernel_size=3).fit(np.ones((4, 6, 6)))
+
+
+def test_nested_list_of_images(digits):
+    X, _ = digits
+    init = KMeansFilterInitializer(n_filters=3, kernel_size=3, random_state=0, **FAST)
+    from_list = clone(init).fit(X[:50].reshape(-1, 8, 8).tolist())
+    from_array = clone(init).fit(X[:50].reshape(-1, 8, 8).astype(np.float64))
+    np.testing.assert_array_equal(from_list.filters_, from_array.filters_)
+
+
 def test_bad_image_shapes():
     X = np.zeros((3, 10))
     with pytest.raises(ValueError, match="10 features per row, which is not a square"):
