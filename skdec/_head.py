@@ -135,8 +135,10 @@ class LabelHeadClassifier(ClassifierMixin, BaseEstimator):
         encoder; with ``init='random'`` it is 1.
     max_epochs : int, default=100
         Maximum number of passes over the labelled subjects.
-    lr : float, default=1e-2
-        Learning rate of the fine-tuning.
+    lr : float, default=1e-3
+        Learning rate of the fine-tuning (Adam). Larger rates (1e-2) can
+        wreck a pretrained encoder in the first steps when few subjects are
+        labelled; training from scratch (``init='random'``) often wants more.
     optimizer : {'adam', 'sgd'}, default='adam'
     momentum : float, default=0.9
         Momentum of SGD.
@@ -245,7 +247,7 @@ class LabelHeadClassifier(ClassifierMixin, BaseEstimator):
         smoothing=1e-3,
         sharpness="auto",
         max_epochs=100,
-        lr=1e-2,
+        lr=1e-3,
         optimizer="adam",
         momentum=0.9,
         batch_size=64,
