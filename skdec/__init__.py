@@ -5,7 +5,7 @@ The public API is re-exported here; private modules (``_name.py``) hold the code
 
 from importlib.metadata import PackageNotFoundError, version
 
-from ._dec import DECClusterer
+from ._dec import DECClusterer, DegenerateClusteringWarning
 from ._filters import KMeansFilterInitializer, copy_filters_to_conv, init_conv_stack
 from ._head import LabelHeadClassifier
 from ._labels import ClusterLabelMapper
@@ -26,6 +26,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 __all__ = [
     "ClusterLabelMapper",
     "DECClusterer",
+    "DegenerateClusteringWarning",
     "KMeansFilterInitializer",
     "LabelHeadClassifier",
     "copy_filters_to_conv",

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.mixture import GaussianMixture
 
 from .cluster import SphericalKMeans
 
-INIT_STRATEGIES = ("kmeans", "spherical-kmeans", "gmm", "random")
+INIT_STRATEGIES = ("kmeans", "spherical-kmeans", "gmm", "random", "umap")
 
 
 def _member_means(Z, labels, n_clusters, rng):
@@ -31,7 +33,11 @@ def initial_centers(Z, n_clusters, init, n_init, random_state):
         ``'spherical-kmeans'``: means of the clusters found by k-means on the
         unit sphere (cosine similarity); ``'gmm'``: means of a full-covariance
         Gaussian mixture (``n_init`` restarts); ``'random'``: the embeddings of
-        ``n_clusters`` distinct random samples; an array is used as given.
+        ``n_clusters`` distinct random samples; ``'umap'``: a Gaussian mixture
+        on a UMAP projection of the embedding (N2D, McConville et al. 2020),
+        the centres being the means of its clusters in the embedding (needs
+        the optional dependency ``umap-learn``: ``pip install 'skdec[umap]'``);
+        an array is used as given.
     n_init : int
     random_state : RandomState
 
@@ -56,4 +62,29 @@ def initial_centers(Z, n_clusters, init, n_init, random_state):
         return gmm.means_
     if init == "random":
         return Z[random_state.choice(len(Z), n_clusters, replace=False)].copy()
+    if init == "umap":
+        labels = _umap_gmm_labels(Z, n_clusters, n_init, random_state)
+        return _member_means(Z, labels, n_clusters, random_state)
     raise ValueError(f"Unknown init {init!r}; expected one of {INIT_STRATEGIES}.")
+
+
+def _umap_gmm_labels(Z, n_clusters, n_init, random_state):
+    try:
+        import umap
+    except ImportError as exc:
+        raise ImportError(
+            "init='umap' needs the optional dependency umap-learn; install it "
+            "with: pip install 'skdec[umap]'"
+        ) from exc
+    seed = int(random_state.randint(np.iinfo(np.int32).max))
+    with warnings.catch_warnings():
+        # a seeded UMAP runs on one thread and says so at every call
+        warnings.filterwarnings("ignore", message="n_jobs value", category=UserWarning)
+        projection = umap.UMAP(
+            n_components=min(n_clusters, Z.shape[1]),
+            n_neighbors=min(20, len(Z) - 1),
+            min_dist=0.0,
+            random_state=seed,
+        ).fit_transform(Z)
+    gmm = GaussianMixture(n_clusters, n_init=n_init, random_state=seed)
+    return gmm.fit_predict(projection)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -43,6 +44,27 @@ def _resolve_device(device):
             "use device='cpu'."
         )
     return dev
+
+
+COLLAPSE_SHARE = 0.8
+
+
+class DegenerateClusteringWarning(UserWarning):
+    """DEC ended with empty clusters or one cluster holding almost everything."""
+
+
+@torch.no_grad()
+def _reconstruction_error(autoencoder, X, device, batch_size=4096):
+    """Mean squared reconstruction error of ``X`` in evaluation mode."""
+    autoencoder.eval()
+    X = torch.from_numpy(X)
+    total = 0.0
+    for i in range(0, len(X), batch_size):
+        xb = X[i : i + batch_size].to(device)
+        total += torch.nn.functional.mse_loss(
+            autoencoder(xb)[1], xb, reduction="sum"
+        ).item()
+    return total / X.numel()
 
 
 def _nearest_center(Z, centers):
@@ -85,8 +107,12 @@ class DECClusterer(BaseDeepClusterer):
         'layerwise' trains each layer pair as a denoising autoencoder, then
         fine-tunes end-to-end (the paper's procedure); False uses the encoder
         as it is (transfer learning).
-    pretrain_epochs : int, default=200
+    pretrain_epochs : int, default=100
         Epochs of end-to-end pretraining (of fine-tuning with 'layerwise').
+    n_pretrain : int, default=1
+        Number of autoencoders pretrained from different initial weights; the
+        one with the lowest reconstruction error on ``X`` is kept. More runs
+        narrow the spread of results over seeds at a proportional cost.
     layerwise_epochs : int, default=50
         Epochs per layer pair with ``pretrain='layerwise'``.
     corruption : float, default=0.2
@@ -96,10 +122,13 @@ class DECClusterer(BaseDeepClusterer):
         autoencoder); 0 trains a plain autoencoder.
     pretrain_optimizer : {'adam', 'sgd'}, default='adam'
     pretrain_lr : float, default=1e-3
-    init : {'kmeans', 'spherical-kmeans', 'gmm', 'random'} or ndarray, \
+    init : {'kmeans', 'spherical-kmeans', 'gmm', 'random', 'umap'} or ndarray, \
             default='kmeans'
-        How the initial centres are found on the embedding; an array of shape
-        ``(n_clusters, n_components)`` is used as given.
+        How the initial centres are found on the embedding: k-means, k-means
+        with cosine similarity (centres are the clusters' means), a Gaussian
+        mixture, random samples, or a Gaussian mixture on a UMAP projection of
+        the embedding (N2D; needs ``pip install 'skdec[umap]'``). An array of
+        shape ``(n_clusters, n_components)`` is used as given.
     n_init : int, default=20
         Restarts of k-means / spherical k-means / the Gaussian mixture.
     alpha : float, default=1.0
@@ -153,11 +182,16 @@ class DECClusterer(BaseDeepClusterer):
     history_ : list of dict
         One record per target update: ``iteration``, ``loss`` (mean clustering
         loss since the last update), ``delta_label`` (fraction of samples that
-        changed cluster), ``n_reseeded`` (empty clusters re-seeded).
+        changed cluster), ``n_reseeded`` (empty clusters re-seeded),
+        ``largest_cluster`` (share of the samples in the largest cluster). A
+        :class:`DegenerateClusteringWarning` is issued when training ends with
+        an empty cluster or with one cluster holding over 80% of the samples.
     converged_ : bool
         Whether the clustering stage stopped because of ``tol``.
     pretrain_nets_ : list of skdec.net.AutoencoderNet
-        Fitted pretraining nets (empty with ``pretrain=False``).
+        Fitted pretraining nets of the kept run (empty with ``pretrain=False``).
+    pretrain_losses_ : list of float
+        Reconstruction error (MSE, evaluation mode) of each pretraining run.
     dec_net_ : skdec.net.DECNet
         The fitted clustering net; ``dec_net_.module_`` is ``module_``.
     module_ : skdec.nn.DECModule
@@ -199,6 +233,7 @@ class DECClusterer(BaseDeepClusterer):
         "decoder": [torch.nn.Module, None],
         "pretrain": [StrOptions({"end-to-end", "layerwise"}), "boolean"],
         "pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
+        "n_pretrain": [Interval(Integral, 1, None, closed="left")],
         "layerwise_epochs": [Interval(Integral, 0, None, closed="left")],
         "corruption": [Interval(Real, 0, 1, closed="left")],
         "pretrain_corruption": [Interval(Real, 0, 1, closed="left")],
@@ -230,7 +265,8 @@ class DECClusterer(BaseDeepClusterer):
         encoder=None,
         decoder=None,
         pretrain="end-to-end",
-        pretrain_epochs=200,
+        pretrain_epochs=100,
+        n_pretrain=1,
         layerwise_epochs=50,
         corruption=0.2,
         pretrain_corruption=0.0,
@@ -261,6 +297,7 @@ class DECClusterer(BaseDeepClusterer):
         self.decoder = decoder
         self.pretrain = pretrain
         self.pretrain_epochs = pretrain_epochs
+        self.n_pretrain = n_pretrain
         self.layerwise_epochs = layerwise_epochs
         self.corruption = corruption
         self.pretrain_corruption = pretrain_corruption
@@ -381,8 +418,18 @@ class DECClusterer(BaseDeepClusterer):
         verbose = int(self.verbose)
         timings = {}
         t0 = time.perf_counter()
-        encoder, decoder = self._build_autoencoder(X.shape[1])
-        self.pretrain_nets_ = self._pretrain(encoder, decoder, X, verbose)
+        self.pretrain_nets_, self.pretrain_losses_ = [], []
+        best = None
+        for _ in range(self.n_pretrain if self.pretrain else 1):
+            encoder, decoder = self._build_autoencoder(X.shape[1])
+            nets = self._pretrain(encoder, decoder, X, verbose)
+            if not nets:
+                break
+            trained = nets[-1].module_
+            loss = _reconstruction_error(trained, X, self.device_)
+            self.pretrain_losses_.append(loss)
+            if best is None or loss < best:
+                best, self.pretrain_nets_ = loss, nets
         if self.pretrain_nets_:
             trained = self.pretrain_nets_[-1].module_
             encoder, decoder = trained.encoder, trained.decoder
@@ -460,11 +507,25 @@ class DECClusterer(BaseDeepClusterer):
         )
         self.timings_ = timings
         self.labels_ = self.predict(X)
+        self._warn_if_degenerate()
         if verbose:
             print(
                 f"[DEC] done: {self.n_iter_} iterations, converged={self.converged_}, "
                 f"{sum(timings.values()):.1f}s",
                 flush=True,
+            )
+
+    def _warn_if_degenerate(self):
+        counts = np.bincount(self.labels_, minlength=self.n_clusters)
+        share = counts.max() / counts.sum()
+        n_empty = int((counts == 0).sum())
+        if self.n_clusters > 1 and (n_empty or share > COLLAPSE_SHARE):
+            warnings.warn(
+                f"Degenerate clustering: {n_empty} empty cluster(s), the largest "
+                f"cluster holds {share:.0%} of the samples. Try a smaller `lr`, "
+                "`gamma` > 0 (IDEC), another `init`, or fewer clusters.",
+                DegenerateClusteringWarning,
+                stacklevel=3,
             )
 
     def _pretrain(self, encoder, decoder, X, verbose):

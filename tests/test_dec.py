@@ -309,3 +309,41 @@ def test_init_labels_are_the_labels_before_self_training(blobs, fast_dec_params)
     dec.fit(X)
     assert dec.n_iter_ == 0
     np.testing.assert_array_equal(dec.init_labels_, dec.labels_)
+
+
+def test_best_of_several_pretraining_runs(blobs, fast_dec_params):
+    X, _ = blobs
+    params = dict(fast_dec_params, max_iter=0)  # keep the encoder as pretrained
+    dec = DECClusterer(4, n_pretrain=3, random_state=0, **params).fit(X)
+    assert len(dec.pretrain_losses_) == 3
+    assert len(set(dec.pretrain_losses_)) == 3  # different initial weights
+    from skdec._dec import _reconstruction_error
+
+    kept = _reconstruction_error(dec.pretrain_nets_[-1].module_, X, "cpu")
+    assert kept == pytest.approx(min(dec.pretrain_losses_))
+
+
+def test_degenerate_clustering_warns(fast_dec_params):
+    from skdec._dec import DegenerateClusteringWarning
+
+    rng = np.random.RandomState(0)
+    X = np.vstack([np.full((290, 10), 0.5), rng.rand(10, 10)]).astype(np.float32)
+    dec = DECClusterer(3, random_state=0, **fast_dec_params)
+    with pytest.warns(DegenerateClusteringWarning, match="largest cluster holds"):
+        dec.fit(X)  # 290 identical samples must share one cluster
+    assert max(h["largest_cluster"] for h in dec.history_) > 0.8
+
+
+def test_umap_init(blobs, fast_dec_params):
+    pytest.importorskip("umap")
+    X, y = blobs
+    dec = DECClusterer(4, init="umap", random_state=0, **fast_dec_params).fit(X)
+    assert adjusted_rand_score(y, dec.labels_) == 1.0
+
+
+def test_umap_init_without_umap_names_the_extra(blobs, fast_dec_params, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "umap", None)  # makes `import umap` fail
+    with pytest.raises(ImportError, match=r"pip install 'skdec\[umap\]'"):
+        DECClusterer(4, init="umap", **fast_dec_params).fit(blobs[0])

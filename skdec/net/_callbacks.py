@@ -77,7 +77,8 @@ class TargetDistributionUpdate(Callback):
         Training iterations done.
     updates_ : list of dict
         One record per target update: ``iteration``, ``loss`` (mean training
-        loss since the previous update), ``delta_label``, ``n_reseeded``.
+        loss since the previous update), ``delta_label``, ``n_reseeded``,
+        ``largest_cluster`` (share of the samples in the largest cluster).
     converged_ : bool
         Whether training stopped because of ``tol``.
     labels_ : Tensor
@@ -148,6 +149,7 @@ class TargetDistributionUpdate(Callback):
                 "loss": loss,
                 "delta_label": delta,
                 "n_reseeded": n_reseeded,
+                "largest_cluster": torch.bincount(labels).max().item() / len(labels),
             }
         )
         if self.verbose > 0:
