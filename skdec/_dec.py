@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import math
 import time
 import warnings
 from numbers import Integral, Real
@@ -22,7 +21,7 @@ from ._pretrain import (
     pretrain_layerwise,
     train_autoencoder,
 )
-from .net import DECNet, TargetDistributionUpdate, embed
+from .net import DECNet, TargetDistributionUpdate, embed, epochs_for_iterations
 from .nn import (
     ClusteringLayer,
     DECModule,
@@ -177,7 +176,7 @@ class DECClusterer(BaseDeepClusterer):
     n_iter_ : int
         Clustering iterations run.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape ``(n_features_in_,)``
         Defined only when ``X`` has string feature names.
     history_ : list of dict
         One record per target update: ``iteration``, ``loss`` (mean clustering
@@ -476,11 +475,10 @@ class DECClusterer(BaseDeepClusterer):
             max_iter=self.max_iter,
             verbose=verbose,
         )
-        n_batches = math.ceil(X.shape[0] / self.batch_size)
         net = DECNet(
             module,
             gamma=self.gamma,
-            max_epochs=math.ceil(self.max_iter / n_batches) + 1,
+            max_epochs=epochs_for_iterations(len(X), self.batch_size, self.max_iter),
             lr=self.lr,
             batch_size=self.batch_size,
             device=self.device_,

@@ -190,7 +190,7 @@ class LabelHeadClassifier(ClassifierMixin, BaseEstimator):
     n_labelled_ : int
         Labelled subjects used for training (including validation ones).
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape ``(n_features_in_,)``
         Defined only when ``X`` has string feature names.
 
     See Also

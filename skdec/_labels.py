@@ -112,14 +112,14 @@ class ClusterLabelMapper(ClassifierMixin, BaseEstimator):
     mapping_ : dict
         ``{cluster id: label}`` for every cluster (``unknown_label`` for a
         cluster mapped to no label), with Python scalars.
-    cluster_label_proba_ : ndarray of shape (n_clusters_, n_classes)
+    cluster_label_proba_ : ndarray of shape ``(n_clusters_, n_classes)``
         Label distribution of each cluster; rows sum to one.
-    confidence_ : ndarray of shape (n_clusters_,)
+    confidence_ : ndarray of shape ``(n_clusters_,)``
         Weighted share, among the cluster's labelled members, of those whose
         label is the cluster's mapped label (with ``'probabilistic'`` and soft
         assignments, the soft-weighted share); 0 for a cluster without
         labelled members or mapped to ``unknown_label``.
-    n_labelled_ : ndarray of shape (n_clusters_,)
+    n_labelled_ : ndarray of shape ``(n_clusters_,)``
         Number of labelled subjects whose (hard) cluster is this cluster.
     fallback_clusters_ : ndarray of int
         Clusters whose row and label come from the fallback.

@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from ._dec import DECClusterer
 from ._pretrain import optimizer_kwargs
-from .net import DECNet, TargetDistributionUpdate, embed
+from .net import DECNet, TargetDistributionUpdate, embed, epochs_for_iterations
 from .nn import ClusteringLayer, DECModule
 
 __all__ = ["dissolve_cluster", "merge_clusters"]
@@ -198,11 +198,10 @@ def _refine(model, X, centers, n_iter):
         max_iter=n_iter,
         verbose=int(model.verbose),
     )
-    n_batches = math.ceil(X.shape[0] / model.batch_size)
     net = DECNet(
         module,
         gamma=model.gamma,
-        max_epochs=math.ceil(n_iter / n_batches) + 1,
+        max_epochs=epochs_for_iterations(len(X), model.batch_size, n_iter),
         lr=model.lr,
         batch_size=model.batch_size,
         device=model.device_,

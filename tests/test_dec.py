@@ -284,8 +284,9 @@ def test_augmentation_on_images(fast_dec_params):
     images[y == 1, 2:4, :] = 1  # horizontal bar
     images[y == 2] = np.eye(6)  # diagonal
     X = images.reshape(90, -1) + 0.05 * rng.rand(90, 36).astype(np.float32)
+    params = dict(fast_dec_params, batch_size=30, pretrain_epochs=40)
     dec = DECClusterer(
-        3, augment=True, image_shape=(6, 6), random_state=0, **fast_dec_params
+        3, augment=True, image_shape=(6, 6), random_state=0, **params
     ).fit(X)
     assert dec.pretrain_nets_[0].augmenter is not None
     assert adjusted_rand_score(y, dec.labels_) == 1.0

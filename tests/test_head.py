@@ -36,7 +36,7 @@ def fitted_dec(digits):
         10,
         hidden_dims=(32,),
         n_components=5,
-        pretrain_epochs=15,
+        pretrain_epochs=30,
         max_iter=40,
         update_interval=20,
         batch_size=64,

@@ -1,7 +1,7 @@
 """skorch nets and callbacks that train the modules of :mod:`skdec.nn`."""
 
 from ._callbacks import EmptyClusterWarning, TargetDistributionUpdate, embed
-from ._loader import TensorBatchIterator, as_float_tensor
+from ._loader import TensorBatchIterator, as_float_tensor, epochs_for_iterations
 from ._nets import AutoencoderNet, DECNet, TrainingDivergedError, check_finite_loss
 
 __all__ = [
@@ -14,4 +14,5 @@ __all__ = [
     "as_float_tensor",
     "check_finite_loss",
     "embed",
+    "epochs_for_iterations",
 ]

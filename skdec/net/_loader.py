@@ -7,7 +7,7 @@ import math
 import numpy as np
 import torch
 
-__all__ = ["TensorBatchIterator", "as_float_tensor"]
+__all__ = ["TensorBatchIterator", "as_float_tensor", "epochs_for_iterations"]
 
 
 def as_float_tensor(X) -> torch.Tensor:
@@ -67,3 +67,16 @@ class TensorBatchIterator:
             else:
                 index = order[b * self.batch_size : (b + 1) * self.batch_size]
             yield self.X[index], (None if self.y is None else self.y[index])
+
+
+def epochs_for_iterations(n_samples: int, batch_size: int, n_iter: int) -> int:
+    """Epochs enough for ``n_iter`` training batches (last partial batch dropped).
+
+    Examples
+    --------
+    >>> from skdec.net import epochs_for_iterations
+    >>> epochs_for_iterations(300, 64, 25)  # 4 batches an epoch
+    8
+    """
+    per_epoch = max(1, n_samples // batch_size)
+    return math.ceil(n_iter / per_epoch) + 1

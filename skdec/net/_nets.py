@@ -37,6 +37,9 @@ class _FastNet(NeuralNet):
         kwargs.setdefault("iterator_train", TensorBatchIterator)
         kwargs.setdefault("iterator_valid", TensorBatchIterator)
         kwargs.setdefault("iterator_train__shuffle", True)
+        # a last batch of a handful of samples costs a full optimiser step and
+        # gives a noisy gradient; the samples are in other epochs' batches
+        kwargs.setdefault("iterator_train__drop_last", True)
         kwargs.setdefault("criterion", torch.nn.MSELoss)
         super().__init__(*args, **kwargs)
 
