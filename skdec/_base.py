@@ -36,12 +36,14 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         return validate_data(self, X, reset=False, dtype=np.float32)
 
+    def _embed(self, X):
+        X = self._validate_test_data(X)
+        return embed(self.module_.encoder, X, device=self.device_)
+
     @torch.no_grad()
     def _soft_assign(self, X):
-        X = self._validate_test_data(X)
-        module = self.module_
-        z = embed(module.encoder, X, device=self.device_)
-        return module.clustering_layer(z), z
+        z = self._embed(X)
+        return self.module_.clustering_layer(z), z
 
     def transform(self, X):
         """Embed ``X`` with the trained encoder.
@@ -54,9 +56,7 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         -------
         Z : ndarray of shape (n_samples, n_components)
         """
-        X = self._validate_test_data(X)
-        z = embed(self.module_.encoder, X, device=self.device_)
-        return z.cpu().numpy().astype(np.float64)
+        return self._embed(X).cpu().numpy().astype(np.float64)
 
     def predict_proba(self, X):
         """Student's t soft assignment of each sample to each cluster.

@@ -91,6 +91,14 @@ def pretrain_layerwise(
         The fitted nets: one per layer pair, then the fine-tuning net.
     """
     n_pairs = len(dims) - 1
+    common = dict(
+        lr=lr,
+        batch_size=batch_size,
+        optimizer=optimizer,
+        momentum=momentum,
+        device=device,
+        verbose=verbose,
+    )
     H = X
     encoders, decoders, nets = [], [], []
     for i in range(n_pairs):
@@ -102,17 +110,7 @@ def pretrain_layerwise(
             decoder_activation=i > 0,
             corruption=corruption,
         )
-        net = train_autoencoder(
-            pair,
-            H,
-            epochs=epochs,
-            lr=lr,
-            batch_size=batch_size,
-            optimizer=optimizer,
-            momentum=momentum,
-            device=device,
-            verbose=verbose,
-        )
+        net = train_autoencoder(pair, H, epochs=epochs, **common)
         nets.append(net)
         trained = net.module_
         encoders.append(trained.encoder)
@@ -120,16 +118,7 @@ def pretrain_layerwise(
         H = embed(trained.encoder, H, device=device).cpu()
     stacked = EncoderDecoder(nn.Sequential(*encoders), nn.Sequential(*decoders))
     net = train_autoencoder(
-        stacked,
-        X,
-        epochs=finetune_epochs,
-        lr=lr,
-        batch_size=batch_size,
-        optimizer=optimizer,
-        momentum=momentum,
-        device=device,
-        verbose=verbose,
-        augmenter=augmenter,
+        stacked, X, epochs=finetune_epochs, augmenter=augmenter, **common
     )
     nets.append(net)
     return net.module_, nets
