@@ -504,7 +504,8 @@ class DECClusterer(BaseDeepClusterer):
             .astype(np.float64)
         )
         self.timings_ = timings
-        self.labels_ = self.predict(X)
+        # the callback's last update saw the final model: no extra pass over X
+        self.labels_ = callback.labels_.cpu().numpy()
         self._warn_if_degenerate()
         if verbose:
             print(
