@@ -309,76 +309,76 @@ def dissolve_cluster(
 ):
     """Dissolve one cluster of a fitted DECClusterer: delete, re-initialise or split it.
 
-        The clusters of ``X`` before surgery are ``model.predict(X)``; "members"
-        are the samples of ``X`` in ``cluster``. The surgery edits the centres,
-        then DEC self-training continues for ``refine_iter`` iterations on ``X``
-        (encoder and centres, as in :meth:`DECClusterer.fit`), so that the other
-        clusters stay stable while the model adapts.
+    The clusters of ``X`` before surgery are ``model.predict(X)``; "members"
+    are the samples of ``X`` in ``cluster``. The surgery edits the centres,
+    then DEC self-training continues for ``refine_iter`` iterations on ``X``
+    (encoder and centres, as in :meth:`DECClusterer.fit`), so that the other
+    clusters stay stable while the model adapts.
 
-        - ``'delete'``: the centre is removed, each member goes to its next-best
-          cluster and the ids above ``cluster`` shift down by one; ``n_clusters``
-          drops by one. Before refinement no other sample changes cluster.
-        - ``'reinit'``: the centre moves to the embedding of a sample drawn at
-          random among the ``5 %`` (at least one) of ``X`` that the *other*
-          centres fit worst (lowest largest soft assignment); ``n_clusters`` and
-          the ids stay. The new centre may capture samples of other clusters.
-        - ``'split'``: the members are split in two, by 2-means on their
-          embeddings or, when at least two labelled classes occur among them
-          (``y``, -1 for unlabelled), by the means of the members of the two
-          most frequent labelled classes. The larger child keeps id ``cluster``,
-          the other gets the new id ``n_clusters``; ``n_clusters`` grows by one.
-          Each child centre is moved from the old centre towards its target only
-          as far as it captures no sample of another cluster (closed form,
-          checked with the exact assignment and halved if needed), so before
-          refinement every non-member keeps its cluster; the members are shared
-          among the children (and possibly their next-best clusters). While one
-          child gets no member, the other is moved back towards the old centre.
+    - ``'delete'``: the centre is removed, each member goes to its next-best
+      cluster and the ids above ``cluster`` shift down by one; ``n_clusters``
+      drops by one. Before refinement no other sample changes cluster.
+    - ``'reinit'``: the centre moves to the embedding of a sample drawn at
+      random among the ``5 %`` (at least one) of ``X`` that the *other*
+      centres fit worst (lowest largest soft assignment); ``n_clusters`` and
+      the ids stay. The new centre may capture samples of other clusters.
+    - ``'split'``: the members are split in two, by 2-means on their
+      embeddings or, when at least two labelled classes occur among them
+      (``y``, -1 for unlabelled), by the means of the members of the two
+      most frequent labelled classes. The larger child keeps id ``cluster``,
+      the other gets the new id ``n_clusters``; ``n_clusters`` grows by one.
+      Each child centre is moved from the old centre towards its target only
+      as far as it captures no sample of another cluster (closed form,
+      checked with the exact assignment and halved if needed), so before
+      refinement every non-member keeps its cluster; the members are shared
+      among the children (and possibly their next-best clusters). While one
+      child gets no member, the other is moved back towards the old centre.
 
-        Parameters
-        ----------
-        model : DECClusterer
-            A fitted model.
-        cluster : int
-            Id of the cluster to dissolve.
-        strategy : {'delete', 'reinit', 'split'}, default='delete'
-        X : array-like of shape (n_samples, n_features)
-            Data defining the members and used for the refinement, usually the
-            training data.
-        y : array-like of shape (n_samples,), default=None
-            Integer class labels, -1 for unlabelled samples; used by ``'split'``
-            only.
+    Parameters
+    ----------
+    model : DECClusterer
+        A fitted model.
+    cluster : int
+        Id of the cluster to dissolve.
+    strategy : {'delete', 'reinit', 'split'}, default='delete'
+    X : array-like of shape (n_samples, n_features)
+        Data defining the members and used for the refinement, usually the
+        training data.
+    y : array-like of shape (n_samples,), default=None
+        Integer class labels, -1 for unlabelled samples; used by ``'split'``
+        only.
     {common_params}
 
-        Returns
-        -------
+    Returns
+    -------
     {common_returns}
 
-        Raises
-        ------
-        ValueError
-            For a cluster id that does not exist, deleting or re-initialising the
-            only cluster, splitting a cluster with fewer than two members.
-        sklearn.exceptions.NotFittedError
-            When ``model`` is not fitted.
+    Raises
+    ------
+    ValueError
+        For a cluster id that does not exist, deleting or re-initialising the
+        only cluster, splitting a cluster with fewer than two members.
+    sklearn.exceptions.NotFittedError
+        When ``model`` is not fitted.
 
-        See Also
-        --------
-        merge_clusters : The inverse of ``'split'``.
+    See Also
+    --------
+    merge_clusters : The inverse of ``'split'``.
 
-        Examples
-        --------
-        >>> from sklearn.datasets import make_blobs
-        >>> from skdec import DECClusterer, dissolve_cluster
-        >>> X, _ = make_blobs(200, n_features=5, centers=3, random_state=0)
-        >>> dec = DECClusterer(3, hidden_dims=(32,), n_components=2, pretrain_epochs=20,
-        ...                    max_iter=100, random_state=0).fit(X)
-        >>> split, report = dissolve_cluster(dec, 0, "split", X, refine_iter=20,
-        ...                                  random_state=0, return_report=True)
-        >>> dec.n_clusters, split.n_clusters, report["stability_surgery"]
-        (3, 4, 1.0)
-        >>> deleted = dissolve_cluster(dec, 0, "delete", X, refine_iter=0)
-        >>> deleted.n_clusters, int(deleted.predict(X).max())
-        (2, 1)
+    Examples
+    --------
+    >>> from sklearn.datasets import make_blobs
+    >>> from skdec import DECClusterer, dissolve_cluster
+    >>> X, _ = make_blobs(200, n_features=5, centers=3, random_state=0)
+    >>> dec = DECClusterer(3, hidden_dims=(32,), n_components=2, pretrain_epochs=20,
+    ...                    max_iter=100, random_state=0).fit(X)
+    >>> split, report = dissolve_cluster(dec, 0, "split", X, refine_iter=20,
+    ...                                  random_state=0, return_report=True)
+    >>> dec.n_clusters, split.n_clusters, report["stability_surgery"]
+    (3, 4, 1.0)
+    >>> deleted = dissolve_cluster(dec, 0, "delete", X, refine_iter=0)
+    >>> deleted.n_clusters, int(deleted.predict(X).max())
+    (2, 1)
     """
     _check_model(model)
     if not isinstance(strategy, str) or strategy not in STRATEGIES:
@@ -467,45 +467,45 @@ def merge_clusters(
 ):
     """Merge several clusters of a fitted DECClusterer into one.
 
-        The merged cluster takes the smallest of the ids; the other ids are
-        renumbered in order to stay contiguous, and ``n_clusters`` drops by
-        ``len(clusters) - 1``. Its centre is the mean embedding of the merged
-        clusters' members in ``X``, moved towards the centre of the largest of
-        them only as far as needed to capture no sample of another cluster: before
-        refinement every sample outside the merged clusters keeps its cluster
-        (members of the merged clusters may go to a next-best cluster when they lie
-        far from the new centre). DEC self-training then continues for
-        ``refine_iter`` iterations.
+    The merged cluster takes the smallest of the ids; the other ids are
+    renumbered in order to stay contiguous, and ``n_clusters`` drops by
+    ``len(clusters) - 1``. Its centre is the mean embedding of the merged
+    clusters' members in ``X``, moved towards the centre of the largest of
+    them only as far as needed to capture no sample of another cluster: before
+    refinement every sample outside the merged clusters keeps its cluster
+    (members of the merged clusters may go to a next-best cluster when they lie
+    far from the new centre). DEC self-training then continues for
+    ``refine_iter`` iterations.
 
-        Parameters
-        ----------
-        model : DECClusterer
-            A fitted model.
-        clusters : array-like of int
-            At least two distinct cluster ids.
-        X : array-like of shape (n_samples, n_features)
-            Data defining the members and used for the refinement.
+    Parameters
+    ----------
+    model : DECClusterer
+        A fitted model.
+    clusters : array-like of int
+        At least two distinct cluster ids.
+    X : array-like of shape (n_samples, n_features)
+        Data defining the members and used for the refinement.
     {common_params}
 
-        Returns
-        -------
+    Returns
+    -------
     {common_returns}
 
-        See Also
-        --------
-        dissolve_cluster : Delete, re-initialise or split one cluster.
+    See Also
+    --------
+    dissolve_cluster : Delete, re-initialise or split one cluster.
 
-        Examples
-        --------
-        >>> from sklearn.datasets import make_blobs
-        >>> from skdec import DECClusterer, merge_clusters
-        >>> X, _ = make_blobs(200, n_features=5, centers=3, random_state=0)
-        >>> dec = DECClusterer(3, hidden_dims=(32,), n_components=2, pretrain_epochs=20,
-        ...                    max_iter=100, random_state=0).fit(X)
-        >>> merged, report = merge_clusters(dec, [0, 2], X, refine_iter=0,
-        ...                                 return_report=True)
-        >>> merged.n_clusters, report["label_map"].tolist(), report["stability"]
-        (2, [0, 1, 0], 1.0)
+    Examples
+    --------
+    >>> from sklearn.datasets import make_blobs
+    >>> from skdec import DECClusterer, merge_clusters
+    >>> X, _ = make_blobs(200, n_features=5, centers=3, random_state=0)
+    >>> dec = DECClusterer(3, hidden_dims=(32,), n_components=2, pretrain_epochs=20,
+    ...                    max_iter=100, random_state=0).fit(X)
+    >>> merged, report = merge_clusters(dec, [0, 2], X, refine_iter=0,
+    ...                                 return_report=True)
+    >>> merged.n_clusters, report["label_map"].tolist(), report["stability"]
+    (2, [0, 1, 0], 1.0)
     """
     _check_model(model)
     if X is None:
