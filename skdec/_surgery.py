@@ -288,9 +288,11 @@ def _prepare(model, X, copy, random_state):
 
 # ---------------------------------------------------------------- public API
 def _fill_doc(func):
-    func.__doc__ = func.__doc__.replace("{common_params}", _COMMON_PARAMS).replace(
-        "{common_returns}", _COMMON_RETURNS
-    )
+    # the placeholders stand indented in the docstrings: drop the fragments'
+    # own first indentation so that every line lands at the same depth
+    func.__doc__ = func.__doc__.replace(
+        "{common_params}", _COMMON_PARAMS.lstrip()
+    ).replace("{common_returns}", _COMMON_RETURNS.lstrip())
     return func
 
 
