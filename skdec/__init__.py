@@ -24,17 +24,17 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
 __all__ = [
+    "aggregate_votes",
     "ClusterLabelMapper",
+    "copy_filters_to_conv",
+    "dawid_skene",
     "DECClusterer",
     "DegenerateClusteringWarning",
-    "KMeansFilterInitializer",
-    "LabelHeadClassifier",
-    "copy_filters_to_conv",
     "dissolve_cluster",
     "init_conv_stack",
+    "KMeansFilterInitializer",
+    "LabelHeadClassifier",
     "merge_clusters",
-    "aggregate_votes",
-    "dawid_skene",
     "read_zooniverse_export",
     "select_queries",
     "simulate_volunteers",
