@@ -469,24 +469,7 @@ class DECClusterer(BaseDeepClusterer):
             torch.as_tensor(centers, dtype=torch.float32),
         )
         module = DECModule(encoder, layer, decoder if self.gamma > 0 else None)
-        callback = TargetDistributionUpdate(
-            update_interval=self.update_interval,
-            tol=self.tol,
-            max_iter=self.max_iter,
-            verbose=verbose,
-        )
-        net = DECNet(
-            module,
-            gamma=self.gamma,
-            max_epochs=epochs_for_iterations(len(X), self.batch_size, self.max_iter),
-            lr=self.lr,
-            batch_size=self.batch_size,
-            device=self.device_,
-            callbacks=[("target", callback)],
-            augmenter=self._augmenter,
-            verbose=0,
-            **optimizer_kwargs(self.optimizer, self.momentum),
-        )
+        net, callback = self._dec_net(module, len(X), self.max_iter, self._augmenter)
         net.fit(X, np.arange(X.shape[0]))
         timings["cluster"] = time.perf_counter() - t0
 
@@ -513,6 +496,29 @@ class DECClusterer(BaseDeepClusterer):
                 f"{sum(timings.values()):.1f}s",
                 flush=True,
             )
+
+    def _dec_net(self, module, n_samples, max_iter, augmenter=None):
+        """A DECNet and its target-update callback, set by this model's
+        clustering hyperparameters (shared by ``fit`` and cluster surgery)."""
+        callback = TargetDistributionUpdate(
+            update_interval=self.update_interval,
+            tol=self.tol,
+            max_iter=max_iter,
+            verbose=int(self.verbose),
+        )
+        net = DECNet(
+            module,
+            gamma=self.gamma,
+            max_epochs=epochs_for_iterations(n_samples, self.batch_size, max_iter),
+            lr=self.lr,
+            batch_size=self.batch_size,
+            device=self.device_,
+            callbacks=[("target", callback)],
+            augmenter=augmenter,
+            verbose=0,
+            **optimizer_kwargs(self.optimizer, self.momentum),
+        )
+        return net, callback
 
     def _warn_if_degenerate(self):
         counts = np.bincount(self.labels_, minlength=self.n_clusters)

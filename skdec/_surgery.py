@@ -13,8 +13,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._dec import DECClusterer
-from ._pretrain import optimizer_kwargs
-from .net import DECNet, TargetDistributionUpdate, embed, epochs_for_iterations
+from .net import embed
 from .nn import ClusteringLayer, DECModule
 
 __all__ = ["dissolve_cluster", "merge_clusters"]
@@ -192,23 +191,7 @@ def _refine(model, X, centers, n_iter):
         torch.as_tensor(centers, dtype=torch.float32),
     )
     module = DECModule(old.encoder, layer, old.decoder)
-    callback = TargetDistributionUpdate(
-        update_interval=model.update_interval,
-        tol=model.tol,
-        max_iter=n_iter,
-        verbose=int(model.verbose),
-    )
-    net = DECNet(
-        module,
-        gamma=model.gamma,
-        max_epochs=epochs_for_iterations(len(X), model.batch_size, n_iter),
-        lr=model.lr,
-        batch_size=model.batch_size,
-        device=model.device_,
-        callbacks=[("target", callback)],
-        verbose=0,
-        **optimizer_kwargs(model.optimizer, model.momentum),
-    )
+    net, callback = model._dec_net(module, len(X), n_iter)
     if n_iter > 0:
         net.fit(X, np.arange(X.shape[0]))
         offset = model.n_iter_
