@@ -83,16 +83,13 @@ def ae_flops_per_sample(model):
     return 6 * weights  # forward 2 per weight, backward 4 per weight
 
 
-def matmul_gflops(threads, size=2048, repeats=10):
+def matmul_gflops(threads):
+    """Dense float32 matmul throughput with ``threads`` torch threads."""
     import torch
+    from bench_throughput import roofline  # sibling script: same measurement
 
     torch.set_num_threads(threads)
-    a, b = torch.randn(size, size), torch.randn(size, size)
-    torch.mm(a, b)
-    t = time.perf_counter()
-    for _ in range(repeats):
-        torch.mm(a, b)
-    return 2 * size**3 * repeats / (time.perf_counter() - t) / 1e9
+    return roofline()
 
 
 def worker(args):
