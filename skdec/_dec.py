@@ -133,7 +133,10 @@ class DECClusterer(BaseDeepClusterer):
     alpha : float, default=1.0
         Degrees of freedom of the Student's t kernel.
     optimizer : {'adam', 'sgd'}, default='adam'
-        Optimiser of the clustering stage.
+        Optimiser of the clustering stage. The paper's SGD (momentum 0.9,
+        ``lr=0.01``) ended about 0.01 more accurate on digits and Fashion-MNIST
+        from the same pretrained encoders, but can break up a clustering that
+        is already right on small data sets (docs/benchmarks.rst).
     lr : float, default=1e-4
         Learning rate of the clustering stage.
     momentum : float, default=0.9
@@ -147,6 +150,9 @@ class DECClusterer(BaseDeepClusterer):
         Maximum number of clustering iterations (mini-batches).
     gamma : float, default=0.0
         Weight of the reconstruction loss during clustering (IDEC); 0 is DEC.
+        The loss is ``KL(P || Q) + gamma * MSE``. IDEC's published setting,
+        ``MSE + 0.1 * KL(P || Q)``, is the same objective up to scale as
+        ``gamma=10``.
     augment : bool, default=False
         Randomly shift (up to 10% of the image size) and rotate (up to 10
         degrees) each training batch, in pretraining and clustering, as in
