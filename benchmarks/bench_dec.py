@@ -332,6 +332,22 @@ def main(argv=None):
                     flush=True,
                 )
 
+    # a roofline timed while something else ran reads low and flatters every
+    # fraction; time it again after the runs and keep the higher of the two
+    after = matmul_gflops(args.threads)
+    if after > gflops:
+        gflops = after
+        fractions = []
+        for row in rows:
+            if "pretrain_gflops" in row:
+                row["roofline_fraction"] = row["pretrain_gflops"] / gflops
+                fractions.append(f"seed {row['seed']} {row['roofline_fraction']:.0%}")
+        print(
+            f"matmul roofline timed again after the runs: {gflops:.1f} GFLOP/s "
+            f"(kept as the higher); pretraining fractions: {', '.join(fractions)}",
+            flush=True,
+        )
+
     summary = summarise(rows)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
