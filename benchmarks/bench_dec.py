@@ -294,8 +294,6 @@ def main(argv=None):
                 row = {"dataset": name, "method": method, "seed": seed, **res}
                 if y is not None:
                     row.update(scores(y, np.load(labels_path)))
-                if "pretrain_gflops" in row:
-                    row["roofline_fraction"] = row["pretrain_gflops"] / gflops
                 rows.append(row)
                 extra = ""
                 if method == "skdec":
@@ -307,7 +305,7 @@ def main(argv=None):
                     if "pretrain_gflops" in res:
                         extra += (
                             f"; pretraining {res['pretrain_gflops']:.1f} GFLOP/s = "
-                            f"{row['roofline_fraction']:.0%} of roofline"
+                            f"{res['pretrain_gflops'] / gflops:.0%} of roofline"
                         )
                     extra += ")"
                     init = np.load(labels_path + ".init.npy")
@@ -335,13 +333,13 @@ def main(argv=None):
     # a roofline timed while something else ran reads low and flatters every
     # fraction; time it again after the runs and keep the higher of the two
     after = matmul_gflops(args.threads)
+    fractions = []
+    for row in rows:
+        if "pretrain_gflops" in row:
+            row["roofline_fraction"] = row["pretrain_gflops"] / max(gflops, after)
+            fractions.append(f"seed {row['seed']} {row['roofline_fraction']:.0%}")
     if after > gflops:
         gflops = after
-        fractions = []
-        for row in rows:
-            if "pretrain_gflops" in row:
-                row["roofline_fraction"] = row["pretrain_gflops"] / gflops
-                fractions.append(f"seed {row['seed']} {row['roofline_fraction']:.0%}")
         print(
             f"matmul roofline timed again after the runs: {gflops:.1f} GFLOP/s "
             f"(kept as the higher); pretraining fractions: {', '.join(fractions)}",
