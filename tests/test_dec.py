@@ -13,7 +13,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 
 from skdec import DECClusterer
-from skdec.net import EmptyClusterWarning, TrainingDivergedError
+from skdec.net import (
+    ClusterCollapseWarning,
+    EmptyClusterWarning,
+    TrainingDivergedError,
+)
 
 
 @pytest.fixture(scope="module")
@@ -362,3 +366,62 @@ def test_umap_init_without_umap_names_the_extra(blobs, fast_dec_params, monkeypa
     monkeypatch.setitem(sys.modules, "umap", None)  # makes `import umap` fail
     with pytest.raises(ImportError, match=r"pip install 'skdec\[umap\]'"):
         DECClusterer(4, init="umap", **fast_dec_params).fit(blobs[0])
+
+
+def _layerwise_collapse_fit(blobs, fast_dec_params, **params):
+    # weak layer-wise pretraining of a tiny network: SGD at lr=0.01 empties a
+    # cluster within 60 iterations on this seed unless the collapse is undone
+    X, _ = blobs
+    base = dict(fast_dec_params, hidden_dims=(16, 8), layerwise_epochs=5)
+    base.update(params)
+    dec = DECClusterer(4, pretrain="layerwise", random_state=0, **base)
+    return dec.fit(X)
+
+
+def test_collapse_is_rolled_back(blobs, fast_dec_params):
+    _, y = blobs
+    paper = _layerwise_collapse_fit(blobs, fast_dec_params, collapse_share=None)
+    start = np.bincount(paper.init_labels_, minlength=4)
+    assert (np.bincount(paper.labels_, minlength=4) < 0.5 * start).any()
+    assert not any(h["rolled_back"] for h in paper.history_)
+
+    with pytest.warns(ClusterCollapseWarning, match="rolled back to its state at iteration"):
+        dec = _layerwise_collapse_fit(blobs, fast_dec_params)
+    assert np.array_equal(dec.init_labels_, paper.init_labels_)
+    back = [h for h in dec.history_ if h["rolled_back"]]
+    assert back and back[0]["lr"] == pytest.approx(0.005)
+    assert dec.history_[-1]["lr"] < 0.01
+    kept = np.bincount(dec.labels_, minlength=4) / start
+    assert kept.min() >= 0.5
+    assert adjusted_rand_score(y, dec.labels_) > adjusted_rand_score(y, paper.labels_)
+
+
+def test_collapse_beyond_max_recoveries_ends_training(fast_dec_params):
+    # collapse_share=1 counts any lost member as a collapse: after 3 halvings
+    # training must end at the last state whose clusters kept every member
+    X = np.random.RandomState(0).rand(300, 10).astype(np.float32)
+    params = dict(fast_dec_params, lr=0.1, max_iter=400)
+    dec = DECClusterer(4, collapse_share=1.0, random_state=0, **params)
+    with pytest.warns(ClusterCollapseWarning, match="training ends there"):
+        dec.fit(X)
+    back = [h for h in dec.history_ if h["rolled_back"]]
+    assert len(back) == 4
+    assert [h["lr"] for h in back] == pytest.approx([0.05, 0.025, 0.0125, 0.0125])
+    assert dec.n_iter_ < 400 and not dec.converged_
+    counts = np.bincount(dec.labels_, minlength=4)
+    assert np.array_equal(counts, np.bincount(dec.init_labels_, minlength=4))
+    assert np.array_equal(dec.labels_, dec.predict(X))
+
+
+def test_pretrain_epochs_auto(blobs, fast_dec_params, monkeypatch):
+    import skdec._dec as dec_module
+
+    X, _ = blobs
+    params = dict(fast_dec_params, max_iter=0)
+    del params["pretrain_epochs"]
+    dec = DECClusterer(4, random_state=0, **params).fit(X[:100])
+    assert dec.pretrain_epochs == "auto"
+    assert len(dec.pretrain_nets_[0].history) == 200  # small data: 200 epochs
+    monkeypatch.setattr(dec_module, "AUTO_SAMPLES", 1000)
+    dec.fit(X)  # 300 samples, at most 1000 presented: ceil(1000 / 300) epochs
+    assert len(dec.pretrain_nets_[0].history) == 4

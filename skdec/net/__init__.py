@@ -1,12 +1,18 @@
 """skorch nets and callbacks that train the modules of :mod:`skdec.nn`."""
 
-from ._callbacks import EmptyClusterWarning, TargetDistributionUpdate, embed
+from ._callbacks import (
+    ClusterCollapseWarning,
+    EmptyClusterWarning,
+    TargetDistributionUpdate,
+    embed,
+)
 from ._loader import TensorBatchIterator, as_float_tensor, epochs_for_iterations
 from ._nets import AutoencoderNet, DECNet, TrainingDivergedError, check_finite_loss
 
 __all__ = [
     "AutoencoderNet",
     "DECNet",
+    "ClusterCollapseWarning",
     "EmptyClusterWarning",
     "TargetDistributionUpdate",
     "TensorBatchIterator",

@@ -11,11 +11,20 @@ from skorch.callbacks import Callback
 from ..nn import target_distribution
 from ._loader import as_float_tensor
 
-__all__ = ["EmptyClusterWarning", "TargetDistributionUpdate", "embed"]
+__all__ = [
+    "ClusterCollapseWarning",
+    "EmptyClusterWarning",
+    "TargetDistributionUpdate",
+    "embed",
+]
 
 
 class EmptyClusterWarning(UserWarning):
     """A cluster lost all its members during DEC training and was re-seeded."""
+
+
+class ClusterCollapseWarning(UserWarning):
+    """A cluster collapsed during DEC training and training was rolled back."""
 
 
 @torch.no_grad()
@@ -57,7 +66,16 @@ class TargetDistributionUpdate(Callback):
     after ``max_iter`` iterations; a last record is added at the end of training
     when the last update is older than the last iteration.
 
-    A cluster left without members is re-seeded on the embedding of the
+    Collapse recovery: when a cluster holds fewer than ``collapse_share`` of
+    the members it had at the start of training, the module is rolled back to
+    its state at the previous update, the optimiser's state is cleared and its
+    learning rate halved, and a :class:`ClusterCollapseWarning` is issued.
+    After ``max_recoveries`` roll-backs a further collapse ends training at the
+    last state that passed the check. Clusters that start with no members are
+    exempt (they can only gain).
+
+    A cluster left without members (possible when collapse recovery is off or
+    the cluster started empty) is re-seeded on the embedding of the
     worst-fitting sample (the lowest largest soft assignment) and an
     :class:`EmptyClusterWarning` is issued.
 
@@ -68,6 +86,11 @@ class TargetDistributionUpdate(Callback):
     max_iter : int, default=2000
     batch_size : int, default=4096
         Batch size of the whole-data forward pass.
+    collapse_share : float or None, default=0.5
+        A cluster whose membership falls below this fraction of its initial
+        membership counts as collapsed; None turns collapse recovery off.
+    max_recoveries : int, default=3
+        Roll-backs allowed before a collapse ends training.
     verbose : int, default=0
         Print one line per update when positive.
 
@@ -78,7 +101,13 @@ class TargetDistributionUpdate(Callback):
     updates_ : list of dict
         One record per target update: ``iteration``, ``loss`` (mean training
         loss since the previous update), ``delta_label``, ``n_reseeded``,
-        ``largest_cluster`` (share of the samples in the largest cluster).
+        ``largest_cluster`` (share of the samples in the largest cluster),
+        ``smallest_kept`` (the lowest ratio of a cluster's members to its
+        initial members), ``rolled_back`` (whether this update found a collapse
+        and restored the previous state) and ``lr`` (the learning rate from
+        this update on).
+    n_recoveries_ : int
+        Roll-backs done.
     converged_ : bool
         Whether training stopped because of ``tol``.
     labels_ : Tensor
@@ -86,12 +115,21 @@ class TargetDistributionUpdate(Callback):
     """
 
     def __init__(
-        self, update_interval=140, tol=1e-3, max_iter=2000, batch_size=4096, verbose=0
+        self,
+        update_interval=140,
+        tol=1e-3,
+        max_iter=2000,
+        batch_size=4096,
+        collapse_share=0.5,
+        max_recoveries=3,
+        verbose=0,
     ):
         self.update_interval = update_interval
         self.tol = tol
         self.max_iter = max_iter
         self.batch_size = batch_size
+        self.collapse_share = collapse_share
+        self.max_recoveries = max_recoveries
         self.verbose = verbose
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
@@ -100,6 +138,9 @@ class TargetDistributionUpdate(Callback):
         self.updates_ = []
         self.converged_ = False
         self.labels_ = None
+        self.n_recoveries_ = 0
+        self._initial_counts = None
+        self._snapshot = None
         self._losses = []
         self._update(net)
 
@@ -110,6 +151,8 @@ class TargetDistributionUpdate(Callback):
             raise KeyboardInterrupt
         if self.iteration_ > 0 and self.iteration_ % self.update_interval == 0:
             delta = self._update(net)
+            if delta is None:  # a collapse beyond max_recoveries
+                raise KeyboardInterrupt
             if delta < self.tol:
                 self.converged_ = True
                 raise KeyboardInterrupt
@@ -123,14 +166,27 @@ class TargetDistributionUpdate(Callback):
         if self.updates_[-1]["iteration"] != self.iteration_:
             self._update(net)  # close the record with the final state
         self.X_ = None  # do not pickle the training data with the net
+        self._snapshot = None
 
     @torch.no_grad()
-    def _update(self, net) -> float:
+    def _update(self, net):
+        """One target update; the label change, or None when training must end
+        at the restored state (a collapse beyond ``max_recoveries``)."""
         module = net.module_
         layer = module.clustering_layer
+        n_clusters = layer.centers.shape[0]
         z = embed(module.encoder, self.X_, self.batch_size, net.device)
         q = layer(z)
         labels = q.argmax(dim=1)
+        counts = torch.bincount(labels, minlength=n_clusters)
+        if self._initial_counts is None:
+            self._initial_counts = counts.clone()
+        kept = self._kept(counts)
+        loss = sum(self._losses) / len(self._losses) if self._losses else math.nan
+        self._losses = []
+        collapsed = self.collapse_share is not None and kept < self.collapse_share
+        if collapsed and self._snapshot is not None:
+            return self._roll_back(net, loss, kept)
         n_reseeded = self._reseed_empty(layer, z, q, labels)
         if n_reseeded:
             q = layer(z)
@@ -141,24 +197,73 @@ class TargetDistributionUpdate(Callback):
         else:
             delta = (labels != self.labels_).float().mean().item()
         self.labels_ = labels
-        loss = sum(self._losses) / len(self._losses) if self._losses else math.nan
-        self._losses = []
+        self._record(net, loss, delta, n_reseeded, labels, kept, False)
+        if self.collapse_share is not None:
+            self._snapshot = (
+                {k: v.clone() for k, v in module.state_dict().items()},
+                net.target_,
+                labels,
+                self.iteration_,
+            )
+        return delta
+
+    def _kept(self, counts) -> float:
+        """The lowest ratio of a cluster's members to its initial members."""
+        start = self._initial_counts
+        alive = start > 0
+        if not alive.any():
+            return 1.0
+        return (counts[alive].float() / start[alive].float()).min().item()
+
+    def _roll_back(self, net, loss, kept):
+        state, target, labels, last = self._snapshot
+        net.module_.load_state_dict(state)
+        net.target_, self.labels_ = target, labels
+        net.optimizer_.state.clear()
+        stop = self.n_recoveries_ >= self.max_recoveries
+        if not stop:
+            self.n_recoveries_ += 1
+            for group in net.optimizer_.param_groups:
+                group["lr"] = group["lr"] * 0.5
+        lr = net.optimizer_.param_groups[0]["lr"]
+        action = (
+            "training ends there"
+            if stop
+            else f"training goes on from there with the learning rate halved to {lr:g}"
+        )
+        warnings.warn(
+            f"A cluster collapsed at iteration {self.iteration_} of DEC training "
+            f"(it kept {kept:.0%} of its initial members, under the "
+            f"collapse_share of {self.collapse_share:.0%}); the model was rolled "
+            f"back to its state at iteration {last} and {action}.",
+            ClusterCollapseWarning,
+            stacklevel=2,
+        )
+        self._record(net, loss, math.inf, 0, labels, kept, True)
+        return None if stop else math.inf
+
+    def _record(self, net, loss, delta, n_reseeded, labels, kept, rolled_back):
+        n_clusters = net.module_.clustering_layer.centers.shape[0]
+        counts = torch.bincount(labels, minlength=n_clusters)
         self.updates_.append(
             {
                 "iteration": self.iteration_,
                 "loss": loss,
                 "delta_label": delta,
                 "n_reseeded": n_reseeded,
-                "largest_cluster": torch.bincount(labels).max().item() / len(labels),
+                "largest_cluster": counts.max().item() / len(labels),
+                "smallest_kept": kept,
+                "rolled_back": rolled_back,
+                "lr": net.optimizer_.param_groups[0]["lr"],
             }
         )
         if self.verbose > 0:
+            note = "  (collapse: rolled back)" if rolled_back else ""
             print(
                 f"[DEC] iteration {self.iteration_:6d}  loss {loss:.5f}  "
-                f"label change {delta:.4f}",
+                f"label change {delta:.4f}{note}",
                 flush=True,
             )
-        return delta
 
     @staticmethod
     def _reseed_empty(layer, z, q, labels) -> int:
