@@ -117,6 +117,7 @@ def worker(args):
         out["timings"] = model.timings_
         out["n_iter"] = model.n_iter_
         out["converged"] = model.converged_
+        out["rolled_back"] = sum(h["rolled_back"] for h in model.history_)
         labels = model.labels_
         np.save(args.labels_path + ".init.npy", model.init_labels_)
         if model.pretrain_nets_:
@@ -302,6 +303,8 @@ def main(argv=None):
                         f" (pretrain {t['pretrain']:.1f} / init {t['init']:.1f} / "
                         f"cluster {t['cluster']:.1f}; {res['n_iter']} iterations"
                     )
+                    if res.get("rolled_back"):
+                        extra += f", {res['rolled_back']} collapse roll-back(s)"
                     if "pretrain_gflops" in res:
                         extra += (
                             f"; pretraining {res['pretrain_gflops']:.1f} GFLOP/s = "

@@ -421,7 +421,7 @@ def test_pretrain_epochs_auto(blobs, fast_dec_params, monkeypatch):
     del params["pretrain_epochs"]
     dec = DECClusterer(4, random_state=0, **params).fit(X[:100])
     assert dec.pretrain_epochs == "auto"
-    assert len(dec.pretrain_nets_[0].history) == 200  # small data: 200 epochs
+    assert len(dec.pretrain_nets_[0].history) == 100  # small data: 100 epochs
     monkeypatch.setattr(dec_module, "AUTO_SAMPLES", 1000)
     dec.fit(X)  # 300 samples, at most 1000 presented: ceil(1000 / 300) epochs
     assert len(dec.pretrain_nets_[0].history) == 4
