@@ -390,6 +390,7 @@ def test_collapse_is_rolled_back(blobs, fast_dec_params):
     assert np.array_equal(dec.init_labels_, paper.init_labels_)
     back = [h for h in dec.history_ if h["rolled_back"]]
     assert back and back[0]["lr"] == pytest.approx(0.005)
+    assert all(np.isnan(h["delta_label"]) for h in back)
     assert dec.history_[-1]["lr"] < 0.01
     kept = np.bincount(dec.labels_, minlength=4) / start
     assert kept.min() >= 0.5

@@ -104,8 +104,8 @@ class TargetDistributionUpdate(Callback):
         ``largest_cluster`` (share of the samples in the largest cluster),
         ``smallest_kept`` (the lowest ratio of a cluster's members to its
         initial members), ``rolled_back`` (whether this update found a collapse
-        and restored the previous state) and ``lr`` (the learning rate from
-        this update on).
+        and restored the previous state; its ``delta_label`` is NaN) and ``lr``
+        (the learning rate from this update on).
     n_recoveries_ : int
         Roll-backs done.
     converged_ : bool
@@ -141,6 +141,7 @@ class TargetDistributionUpdate(Callback):
         self.n_recoveries_ = 0
         self._initial_counts = None
         self._snapshot = None
+        self._ending = False
         self._losses = []
         self._update(net)
 
@@ -164,6 +165,7 @@ class TargetDistributionUpdate(Callback):
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         if self.updates_[-1]["iteration"] != self.iteration_:
+            self._ending = True
             self._update(net)  # close the record with the final state
         self.X_ = None  # do not pickle the training data with the net
         self._snapshot = None
@@ -220,7 +222,7 @@ class TargetDistributionUpdate(Callback):
         net.module_.load_state_dict(state)
         net.target_, self.labels_ = target, labels
         net.optimizer_.state.clear()
-        stop = self.n_recoveries_ >= self.max_recoveries
+        stop = self._ending or self.n_recoveries_ >= self.max_recoveries
         if not stop:
             self.n_recoveries_ += 1
             for group in net.optimizer_.param_groups:
@@ -239,7 +241,8 @@ class TargetDistributionUpdate(Callback):
             ClusterCollapseWarning,
             stacklevel=2,
         )
-        self._record(net, loss, math.inf, 0, labels, kept, True)
+        # no label change is defined for an update that was undone
+        self._record(net, loss, math.nan, 0, labels, kept, True)
         return None if stop else math.inf
 
     def _record(self, net, loss, delta, n_reseeded, labels, kept, rolled_back):
