@@ -426,3 +426,19 @@ def test_pretrain_epochs_auto(blobs, fast_dec_params, monkeypatch):
     monkeypatch.setattr(dec_module, "AUTO_SAMPLES", 1000)
     dec.fit(X)  # 300 samples, at most 1000 presented: ceil(1000 / 300) epochs
     assert len(dec.pretrain_nets_[0].history) == 4
+
+
+def test_collapse_at_the_closing_update_ends_without_halving(fast_dec_params):
+    # max_iter=30 with updates every 20 iterations: the update that closes the
+    # record at iteration 30 finds a collapse; training is over, so the model
+    # is restored and the learning rate is left as it was
+    X = np.random.RandomState(0).rand(300, 10).astype(np.float32)
+    params = dict(fast_dec_params, lr=0.1, max_iter=30, update_interval=20)
+    dec = DECClusterer(4, collapse_share=1.0, random_state=0, **params)
+    with pytest.warns(ClusterCollapseWarning, match="training ends there"):
+        dec.fit(X)
+    last = dec.history_[-1]
+    assert last["iteration"] == 30 and last["rolled_back"]
+    assert last["lr"] == dec.history_[-2]["lr"]
+    counts = np.bincount(dec.labels_, minlength=4)
+    assert np.array_equal(counts, np.bincount(dec.init_labels_, minlength=4))
