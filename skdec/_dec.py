@@ -46,7 +46,7 @@ def _resolve_device(device):
     return dev
 
 
-COLLAPSE_SHARE = 0.8
+DEGENERATE_SHARE = 0.8  # largest-cluster share that triggers the warning
 # pretrain_epochs='auto': 100 epochs, at most 3.5 million samples presented
 AUTO_EPOCHS = 100
 AUTO_SAMPLES = 3_500_000
@@ -562,7 +562,7 @@ class DECClusterer(BaseDeepClusterer):
         counts = np.bincount(self.labels_, minlength=self.n_clusters)
         share = counts.max() / counts.sum()
         n_empty = int((counts == 0).sum())
-        if self.n_clusters > 1 and (n_empty or share > COLLAPSE_SHARE):
+        if self.n_clusters > 1 and (n_empty or share > DEGENERATE_SHARE):
             warnings.warn(
                 f"Degenerate clustering: {n_empty} empty cluster(s), the largest "
                 f"cluster holds {share:.0%} of the samples. Try a smaller `lr`, "
@@ -583,6 +583,7 @@ class DECClusterer(BaseDeepClusterer):
             verbose=verbose,
             augmenter=self._augmenter,
         )
+        epochs = self._pretrain_epochs(len(X))
         if self.pretrain == "layerwise":
             dims = [X.shape[1], *map(int, self.hidden_dims), self.n_components]
             _, nets = pretrain_layerwise(
@@ -591,12 +592,11 @@ class DECClusterer(BaseDeepClusterer):
                 activation=self.activation,
                 corruption=self.corruption,
                 epochs=self.layerwise_epochs,
-                finetune_epochs=self._pretrain_epochs(len(X)),
+                finetune_epochs=epochs,
                 **common,
             )
             return nets
         module = EncoderDecoder(encoder, decoder, self.pretrain_corruption)
-        epochs = self._pretrain_epochs(len(X))
         return [train_autoencoder(module, X, epochs=epochs, **common)]
 
     def _pretrain_epochs(self, n_samples):

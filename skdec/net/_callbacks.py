@@ -141,7 +141,6 @@ class TargetDistributionUpdate(Callback):
         self.n_recoveries_ = 0
         self._initial_counts = None
         self._snapshot = None
-        self._ending = False
         self._losses = []
         self._update(net)
 
@@ -165,15 +164,15 @@ class TargetDistributionUpdate(Callback):
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         if self.updates_[-1]["iteration"] != self.iteration_:
-            self._ending = True
-            self._update(net)  # close the record with the final state
+            self._update(net, final=True)  # close the record with the final state
         self.X_ = None  # do not pickle the training data with the net
         self._snapshot = None
 
     @torch.no_grad()
-    def _update(self, net):
+    def _update(self, net, final=False):
         """One target update; the label change, or None when training must end
-        at the restored state (a collapse beyond ``max_recoveries``)."""
+        at the restored state (a collapse beyond ``max_recoveries``, or one
+        found by the ``final`` update that closes the record)."""
         module = net.module_
         layer = module.clustering_layer
         n_clusters = layer.centers.shape[0]
@@ -182,29 +181,32 @@ class TargetDistributionUpdate(Callback):
         labels = q.argmax(dim=1)
         counts = torch.bincount(labels, minlength=n_clusters)
         if self._initial_counts is None:
-            self._initial_counts = counts.clone()
+            self._initial_counts = counts
         kept = self._kept(counts)
         loss = sum(self._losses) / len(self._losses) if self._losses else math.nan
         self._losses = []
-        collapsed = self.collapse_share is not None and kept < self.collapse_share
-        if collapsed and self._snapshot is not None:
-            return self._roll_back(net, loss, kept)
-        n_reseeded = self._reseed_empty(layer, z, q, labels)
+        # the first update defines the initial counts (kept == 1), so a
+        # collapse always has an earlier snapshot to return to
+        if self.collapse_share is not None and kept < self.collapse_share:
+            return self._roll_back(net, loss, kept, final)
+        n_reseeded = self._reseed_empty(layer, z, q, counts)
         if n_reseeded:
             q = layer(z)
             labels = q.argmax(dim=1)
+            counts = torch.bincount(labels, minlength=n_clusters)
         net.target_ = target_distribution(q)
         if self.labels_ is None:
             delta = math.nan
         else:
             delta = (labels != self.labels_).float().mean().item()
         self.labels_ = labels
-        self._record(net, loss, delta, n_reseeded, labels, kept, False)
+        self._record(net, loss, delta, n_reseeded, counts, kept, False)
         if self.collapse_share is not None:
             self._snapshot = (
                 {k: v.clone() for k, v in module.state_dict().items()},
                 net.target_,
                 labels,
+                counts,
                 self.iteration_,
             )
         return delta
@@ -212,17 +214,15 @@ class TargetDistributionUpdate(Callback):
     def _kept(self, counts) -> float:
         """The lowest ratio of a cluster's members to its initial members."""
         start = self._initial_counts
-        alive = start > 0
-        if not alive.any():
-            return 1.0
+        alive = start > 0  # never all zero: every sample has a cluster
         return (counts[alive].float() / start[alive].float()).min().item()
 
-    def _roll_back(self, net, loss, kept):
-        state, target, labels, last = self._snapshot
+    def _roll_back(self, net, loss, kept, final):
+        state, target, labels, counts, last = self._snapshot
         net.module_.load_state_dict(state)
         net.target_, self.labels_ = target, labels
         net.optimizer_.state.clear()
-        stop = self._ending or self.n_recoveries_ >= self.max_recoveries
+        stop = final or self.n_recoveries_ >= self.max_recoveries
         if not stop:
             self.n_recoveries_ += 1
             for group in net.optimizer_.param_groups:
@@ -242,19 +242,17 @@ class TargetDistributionUpdate(Callback):
             stacklevel=2,
         )
         # no label change is defined for an update that was undone
-        self._record(net, loss, math.nan, 0, labels, kept, True)
+        self._record(net, loss, math.nan, 0, counts, kept, True)
         return None if stop else math.inf
 
-    def _record(self, net, loss, delta, n_reseeded, labels, kept, rolled_back):
-        n_clusters = net.module_.clustering_layer.centers.shape[0]
-        counts = torch.bincount(labels, minlength=n_clusters)
+    def _record(self, net, loss, delta, n_reseeded, counts, kept, rolled_back):
         self.updates_.append(
             {
                 "iteration": self.iteration_,
                 "loss": loss,
                 "delta_label": delta,
                 "n_reseeded": n_reseeded,
-                "largest_cluster": counts.max().item() / len(labels),
+                "largest_cluster": counts.max().item() / counts.sum().item(),
                 "smallest_kept": kept,
                 "rolled_back": rolled_back,
                 "lr": net.optimizer_.param_groups[0]["lr"],
@@ -269,8 +267,7 @@ class TargetDistributionUpdate(Callback):
             )
 
     @staticmethod
-    def _reseed_empty(layer, z, q, labels) -> int:
-        counts = torch.bincount(labels, minlength=layer.centers.shape[0])
+    def _reseed_empty(layer, z, q, counts) -> int:
         empty = torch.nonzero(counts == 0).flatten()
         if len(empty) == 0:
             return 0
