@@ -13,8 +13,9 @@ Methods (``--methods``):
 Each run is a separate process, so peak resident memory is per run. Per run and
 as mean +/- std over seeds it prints ACC, NMI, ARI, wall time (pretraining /
 centre initialisation / clustering for skdec), peak RSS, and writes JSON + CSV.
-It also measures this machine's dense float32 matmul throughput and reports the
-fraction of it that skdec's autoencoder pretraining achieved (the roofline).
+It also measures this machine's dense matmul throughput in float32 and bfloat16
+and reports the fraction of it, in the dtype of the run's ``precision_``, that
+skdec's autoencoder pretraining achieved (the roofline).
 
 Examples::
 
@@ -84,12 +85,12 @@ def ae_flops_per_sample(model):
 
 
 def matmul_gflops(threads):
-    """Dense float32 matmul throughput with ``threads`` torch threads."""
+    """Dense matmul throughput per precision with ``threads`` torch threads."""
     import torch
-    from bench_throughput import roofline  # sibling script: same measurement
+    from bench_throughput import DTYPES, roofline  # sibling script
 
     torch.set_num_threads(threads)
-    return roofline()
+    return {name: roofline(dtype=dtype) for name, dtype in DTYPES.items()}
 
 
 def worker(args):
@@ -118,6 +119,7 @@ def worker(args):
         out["n_iter"] = model.n_iter_
         out["converged"] = model.converged_
         out["rolled_back"] = sum(h["rolled_back"] for h in model.history_)
+        out["precision"] = model.precision_
         labels = model.labels_
         np.save(args.labels_path + ".init.npy", model.init_labels_)
         if model.pretrain_nets_:
@@ -244,7 +246,11 @@ def main(argv=None):
         flush=True,
     )
     gflops = matmul_gflops(args.threads)
-    print(f"dense float32 matmul roofline: {gflops:.1f} GFLOP/s", flush=True)
+    print(
+        "dense matmul roofline: "
+        + ", ".join(f"{k} {v:.1f} GFLOP/s" for k, v in gflops.items()),
+        flush=True,
+    )
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -306,9 +312,11 @@ def main(argv=None):
                     if res.get("rolled_back"):
                         extra += f", {res['rolled_back']} collapse roll-back(s)"
                     if "pretrain_gflops" in res:
+                        peak = gflops[res["precision"]]
                         extra += (
-                            f"; pretraining {res['pretrain_gflops']:.1f} GFLOP/s = "
-                            f"{res['pretrain_gflops'] / gflops:.0%} of roofline"
+                            f"; {res['precision']} pretraining "
+                            f"{res['pretrain_gflops']:.1f} GFLOP/s = "
+                            f"{res['pretrain_gflops'] / peak:.0%} of roofline"
                         )
                     extra += ")"
                     init = np.load(labels_path + ".init.npy")
@@ -336,18 +344,19 @@ def main(argv=None):
     # a roofline timed while something else ran reads low and flatters every
     # fraction; time it again after the runs and keep the higher of the two
     after = matmul_gflops(args.threads)
+    gflops = {k: max(v, after[k]) for k, v in gflops.items()}
     fractions = []
     for row in rows:
         if "pretrain_gflops" in row:
-            row["roofline_fraction"] = row["pretrain_gflops"] / max(gflops, after)
+            peak = gflops[row["precision"]]
+            row["roofline_fraction"] = row["pretrain_gflops"] / peak
             fractions.append(f"seed {row['seed']} {row['roofline_fraction']:.0%}")
-    if after > gflops:
-        gflops = after
-        print(
-            f"matmul roofline timed again after the runs: {gflops:.1f} GFLOP/s "
-            f"(kept as the higher); pretraining fractions: {', '.join(fractions)}",
-            flush=True,
-        )
+    print(
+        "matmul roofline timed again after the runs, the higher kept: "
+        + ", ".join(f"{k} {v:.1f} GFLOP/s" for k, v in gflops.items())
+        + f"; pretraining fractions: {', '.join(fractions) or 'none'}",
+        flush=True,
+    )
 
     summary = summarise(rows)
     out = Path(args.out)

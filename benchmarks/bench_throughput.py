@@ -2,9 +2,10 @@
 
 Trains the DEC autoencoder d-500-500-2000-10 on random data (the speed does not
 depend on the values) for a fixed number of steps, for several optimisers and
-batch sizes, both through skdec's skorch net and as a bare torch loop, and
-prints the achieved GFLOP/s and the fraction of the dense float32 matmul
-throughput measured in the same run.
+batch sizes and precisions (float32, and bfloat16 autocast as
+``DECClusterer(precision='bfloat16')`` trains), both through skdec's skorch net
+and as a bare torch loop, and prints the achieved GFLOP/s and the fraction of
+the dense matmul throughput of the same dtype measured in the same run.
 
     python benchmarks/bench_throughput.py --threads 2
 """
@@ -12,6 +13,7 @@ throughput measured in the same run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -31,14 +33,17 @@ OPTIMISERS = {
 }
 
 
-def roofline(size=2048, repeats=10, rounds=5):
-    """Best dense float32 matmul throughput (GFLOP/s) over ``rounds`` timings.
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+
+
+def roofline(size=2048, repeats=10, rounds=5, dtype=torch.float32):
+    """Best dense matmul throughput (GFLOP/s) of ``dtype`` over ``rounds`` timings.
 
     The best round, not the mean: on a shared or frequency-scaling CPU a single
     timing can be half the machine's throughput, which would flatter every
     fraction reported against it.
     """
-    a, b = torch.randn(size, size), torch.randn(size, size)
+    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
     torch.mm(a, b)
     best = 0.0
     for _ in range(rounds):
@@ -54,7 +59,13 @@ def flops_per_sample(module):
     return 6 * weights
 
 
-def bare_loop(X, batch, opt_name, steps, lr):
+def autocast(precision):
+    if precision == "float32":
+        return contextlib.nullcontext()
+    return torch.autocast("cpu", dtype=DTYPES[precision])
+
+
+def bare_loop(X, batch, opt_name, steps, lr, precision):
     module = MLPAutoencoder(X.shape[1])
     cls, kw = OPTIMISERS[opt_name]
     opt = cls(module.parameters(), lr=lr, **kw)
@@ -66,13 +77,15 @@ def bare_loop(X, batch, opt_name, steps, lr):
         idx = torch.randint(len(X), (batch,))
         xb = X[idx]
         opt.zero_grad(set_to_none=True)
-        loss = F.mse_loss(module(xb)[1], xb)
+        with autocast(precision):
+            x_hat = module(xb)[1]
+        loss = F.mse_loss(x_hat.float(), xb)
         loss.backward()
         opt.step()
     return flops_per_sample(module) * batch * steps / (time.perf_counter() - t) / 1e9
 
 
-def skorch_net(X, batch, opt_name, steps, lr):
+def skorch_net(X, batch, opt_name, steps, lr, precision):
     cls, kw = OPTIMISERS[opt_name]
     n = batch * steps
     net = AutoencoderNet(
@@ -83,6 +96,7 @@ def skorch_net(X, batch, opt_name, steps, lr):
         lr=lr,
         optimizer=cls,
         **{f"optimizer__{k}": v for k, v in kw.items()},
+        autocast_dtype=None if precision == "float32" else DTYPES[precision],
         verbose=0,
     )
     net.fit(X[: batch * 3])  # warm-up
@@ -98,35 +112,46 @@ def main():
     p.add_argument("--steps", type=int, default=30)
     p.add_argument("--batches", type=int, nargs="+", default=[256, 1024])
     p.add_argument("--optimisers", nargs="+", default=list(OPTIMISERS))
+    p.add_argument(
+        "--precisions", nargs="+", choices=list(DTYPES), default=list(DTYPES)
+    )
     p.add_argument("--out", default=str(Path(__file__).parent / "results"))
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     X = np.random.RandomState(0).rand(max(args.batches) * args.steps, 784)
     X = X.astype(np.float32)
-    peak = roofline()
-    print(f"matmul roofline: {peak:.1f} GFLOP/s ({args.threads} threads)")
+    peaks = {}
+    for precision in args.precisions:
+        peaks[precision] = roofline(dtype=DTYPES[precision])
+        print(
+            f"{precision} matmul roofline: {peaks[precision]:.1f} GFLOP/s "
+            f"({args.threads} threads)"
+        )
     rows = []
-    for batch in args.batches:
-        for opt in args.optimisers:
-            lr = 0.01 if opt == "sgd" else 1e-3
-            bare = bare_loop(X, batch, opt, args.steps, lr)
-            net = skorch_net(X, batch, opt, args.steps, lr)
-            rows.append(
-                {
-                    "batch": batch,
-                    "optimiser": opt,
-                    "bare_gflops": bare,
-                    "skorch_gflops": net,
-                    "roofline": peak,
-                }
-            )
-            print(
-                f"batch {batch:5d} {opt:<13} bare {bare:6.1f} GFLOP/s "
-                f"({bare / peak:4.0%})   skdec net {net:6.1f} GFLOP/s "
-                f"({net / peak:4.0%})",
-                flush=True,
-            )
+    for precision in args.precisions:
+        peak = peaks[precision]
+        for batch in args.batches:
+            for opt in args.optimisers:
+                lr = 0.01 if opt == "sgd" else 1e-3
+                bare = bare_loop(X, batch, opt, args.steps, lr, precision)
+                net = skorch_net(X, batch, opt, args.steps, lr, precision)
+                rows.append(
+                    {
+                        "precision": precision,
+                        "batch": batch,
+                        "optimiser": opt,
+                        "bare_gflops": bare,
+                        "skorch_gflops": net,
+                        "roofline": peak,
+                    }
+                )
+                print(
+                    f"{precision:<8} batch {batch:5d} {opt:<13} bare {bare:6.1f} "
+                    f"GFLOP/s ({bare / peak:4.0%})   skdec net {net:6.1f} GFLOP/s "
+                    f"({net / peak:4.0%})",
+                    flush=True,
+                )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "throughput.json").write_text(json.dumps(rows, indent=2))

@@ -46,6 +46,28 @@ def _resolve_device(device):
     return dev
 
 
+# precision -> dtype of the training steps' autocast (None: plain float32)
+AUTOCAST_DTYPES = {"float32": None, "bfloat16": torch.bfloat16}
+
+
+def _cpu_has_native_bfloat16():
+    """Whether this CPU has bfloat16 dot-product instructions (AVX-512 BF16 or
+    AMX); elsewhere oneDNN emulates bfloat16, slower than float32."""
+    caps = torch.cpu.get_capabilities()
+    return bool(caps.get("avx512_bf16") or caps.get("amx_bf16"))
+
+
+def _resolve_precision(precision, device):
+    """'auto' is 'bfloat16' where the device multiplies bfloat16 natively."""
+    if precision != "auto":
+        return precision
+    if device.type == "cuda":
+        native = torch.cuda.is_bf16_supported()
+    else:
+        native = _cpu_has_native_bfloat16()
+    return "bfloat16" if native else "float32"
+
+
 DEGENERATE_SHARE = 0.8  # largest-cluster share that triggers the warning
 # pretrain_epochs='auto': 100 epochs, at most 1.75 million samples presented
 AUTO_EPOCHS = 100
@@ -184,6 +206,18 @@ class DECClusterer(BaseDeepClusterer):
         ``(height, width)`` or ``(channels, height, width)`` of one sample, for
         ``augment=True``; the rows of ``X`` are these images flattened.
     batch_size : int, default=256
+    precision : {'auto', 'float32', 'bfloat16'}, default='auto'
+        Arithmetic of the training steps. 'bfloat16' runs each training
+        step's forward pass under :func:`torch.autocast` (matrix products in
+        bfloat16; parameters, gradients, optimiser state, losses and the
+        soft-assignment distances in float32). Prediction, ``transform`` and
+        the target-distribution updates always run in float32. 'auto' is
+        'bfloat16' where the device multiplies bfloat16 natively (CPUs with
+        AVX-512 BF16 or AMX, CUDA GPUs that support it) and 'float32'
+        elsewhere; the choice is stored in ``precision_``. On a 2-core
+        AVX-512 BF16 CPU, bfloat16 fits digits and Fashion-MNIST in about
+        0.6 of the float32 time, equally accurate within the seed-to-seed
+        spread (docs/benchmarks.rst).
     device : str, default='cpu'
         Torch device, for example 'cpu' or 'cuda'.
     random_state : int, RandomState instance or None, default=None
@@ -228,6 +262,9 @@ class DECClusterer(BaseDeepClusterer):
         Encoder, clustering layer and (for IDEC) decoder.
     timings_ : dict
         Wall seconds of 'pretrain', 'init' and 'cluster'.
+    precision_ : {'float32', 'bfloat16'}
+        Arithmetic the training steps used (``precision`` with 'auto'
+        resolved).
 
     See Also
     --------
@@ -286,6 +323,7 @@ class DECClusterer(BaseDeepClusterer):
         "augment": ["boolean"],
         "image_shape": ["array-like", None],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "precision": [StrOptions({"auto", "float32", "bfloat16"})],
         "device": [str, torch.device],
     }
 
@@ -320,6 +358,7 @@ class DECClusterer(BaseDeepClusterer):
         augment=False,
         image_shape=None,
         batch_size=256,
+        precision="auto",
         device="cpu",
         random_state=None,
         verbose=0,
@@ -352,6 +391,7 @@ class DECClusterer(BaseDeepClusterer):
         self.augment = augment
         self.image_shape = image_shape
         self.batch_size = batch_size
+        self.precision = precision
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -441,6 +481,7 @@ class DECClusterer(BaseDeepClusterer):
         X = validate_data(self, X, dtype=np.float32)
         self._check_params_vs_input(X)
         self.device_ = _resolve_device(self.device)
+        self.precision_ = _resolve_precision(self.precision, self.device_)
         self._augmenter = self._build_augmenter(X.shape[1])
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
@@ -553,6 +594,7 @@ class DECClusterer(BaseDeepClusterer):
             device=self.device_,
             callbacks=[("target", callback)],
             augmenter=augmenter,
+            autocast_dtype=AUTOCAST_DTYPES[self.precision_],
             verbose=0,
             **optimizer_kwargs(self.optimizer, self.momentum),
         )
@@ -582,6 +624,7 @@ class DECClusterer(BaseDeepClusterer):
             device=self.device_,
             verbose=verbose,
             augmenter=self._augmenter,
+            autocast_dtype=AUTOCAST_DTYPES[self.precision_],
         )
         epochs = self._pretrain_epochs(len(X))
         if self.pretrain == "layerwise":

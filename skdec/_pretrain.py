@@ -38,6 +38,7 @@ def train_autoencoder(
     device,
     verbose,
     augmenter=None,
+    autocast_dtype=None,
 ):
     """Fit ``module`` (returning ``(code, x_hat)``) to reconstruct ``X``.
 
@@ -54,6 +55,7 @@ def train_autoencoder(
         device=device,
         verbose=verbose,
         augmenter=augmenter,
+        autocast_dtype=autocast_dtype,
         **optimizer_kwargs(optimizer, momentum),
     )
     return net.fit(X)
@@ -74,6 +76,7 @@ def pretrain_layerwise(
     device,
     verbose,
     augmenter=None,
+    autocast_dtype=None,
 ):
     """Greedy layer-wise denoising pretraining followed by end-to-end fine-tuning.
 
@@ -98,6 +101,7 @@ def pretrain_layerwise(
         momentum=momentum,
         device=device,
         verbose=verbose,
+        autocast_dtype=autocast_dtype,
     )
     H = X
     encoders, decoders, nets = [], [], []

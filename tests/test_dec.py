@@ -371,8 +371,11 @@ def test_umap_init_without_umap_names_the_extra(blobs, fast_dec_params, monkeypa
 def _layerwise_collapse_fit(blobs, fast_dec_params, **params):
     # weak layer-wise pretraining of a tiny network: SGD at lr=0.01 empties a
     # cluster within 60 iterations on this seed unless the collapse is undone
+    # (a float32 trajectory: bfloat16 steps take another path)
     X, _ = blobs
-    base = dict(fast_dec_params, hidden_dims=(16, 8), layerwise_epochs=5)
+    base = dict(
+        fast_dec_params, hidden_dims=(16, 8), layerwise_epochs=5, precision="float32"
+    )
     base.update(params)
     dec = DECClusterer(4, pretrain="layerwise", random_state=0, **base)
     return dec.fit(X)
@@ -442,3 +445,64 @@ def test_collapse_at_the_closing_update_ends_without_halving(fast_dec_params):
     assert last["lr"] == dec.history_[-2]["lr"]
     counts = np.bincount(dec.labels_, minlength=4)
     assert np.array_equal(counts, np.bincount(dec.init_labels_, minlength=4))
+
+
+def test_bfloat16_training_steps(blobs, fast_dec_params):
+    X, y = blobs
+    seen = []
+
+    def record(module, inputs, output):
+        if module.training and isinstance(output, torch.Tensor):
+            seen.append(output.dtype)
+
+    dec = DECClusterer(4, precision="bfloat16", random_state=0, **fast_dec_params)
+    with torch.nn.modules.module.register_module_forward_hook(record):
+        dec.fit(X)
+    assert dec.precision_ == "bfloat16"
+    assert torch.bfloat16 in seen  # the training steps ran under autocast
+    assert adjusted_rand_score(y, dec.labels_) == 1.0
+    # parameters stay float32, and prediction runs in float32
+    assert all(p.dtype == torch.float32 for p in dec.module_.parameters())
+    predicted = []
+
+    def record_all(module, inputs, output):
+        if isinstance(output, torch.Tensor):
+            predicted.append(output.dtype)
+
+    with torch.nn.modules.module.register_module_forward_hook(record_all):
+        dec.predict_proba(X)
+    assert predicted and set(predicted) == {torch.float32}
+    # the soft assignment is computed in float32 inside autocast
+    from skdec.nn import soft_assignment
+
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        q = soft_assignment(
+            torch.tensor([[0.0, 0.0]], dtype=torch.bfloat16),
+            torch.tensor([[1e-3, 0.0], [2e-3, 0.0]]),
+        )
+    assert q.dtype == torch.float32 and q[0, 0] > q[0, 1]
+
+
+def test_float32_training_steps_have_no_autocast(blobs, fast_dec_params):
+    seen = []
+
+    def record(module, inputs, output):
+        if isinstance(output, torch.Tensor):
+            seen.append(output.dtype)
+
+    dec = DECClusterer(4, precision="float32", random_state=0, **fast_dec_params)
+    with torch.nn.modules.module.register_module_forward_hook(record):
+        dec.fit(blobs[0])
+    assert dec.precision_ == "float32" and set(seen) == {torch.float32}
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_precision_auto_follows_native_bfloat16(
+    blobs, fast_dec_params, monkeypatch, native
+):
+    import skdec._dec as dec_module
+
+    monkeypatch.setattr(dec_module, "_cpu_has_native_bfloat16", lambda: native)
+    params = dict(fast_dec_params, max_iter=0, pretrain_epochs=1)
+    dec = DECClusterer(4, precision="auto", random_state=0, **params).fit(blobs[0])
+    assert dec.precision_ == ("bfloat16" if native else "float32")

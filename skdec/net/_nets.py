@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 import torch.nn.functional as F
 from skorch import NeuralNet
+from skorch.dataset import unpack_data
 
 from ._loader import TensorBatchIterator
 
@@ -29,10 +32,16 @@ class _FastNet(NeuralNet):
     ``augmenter``, when given, is a callable applied to each training batch of
     ``X`` (for example :class:`skdec.nn.RandomShiftRotate`); prediction never
     augments.
+
+    ``autocast_dtype``, when given (``torch.bfloat16``), runs the forward pass
+    of each training step under :func:`torch.autocast`: matrix products in that
+    dtype, parameters, gradients, optimiser state and losses in float32.
+    Prediction always runs in float32.
     """
 
-    def __init__(self, *args, augmenter=None, **kwargs):
+    def __init__(self, *args, augmenter=None, autocast_dtype=None, **kwargs):
         self.augmenter = augmenter
+        self.autocast_dtype = autocast_dtype
         kwargs.setdefault("train_split", None)
         kwargs.setdefault("iterator_train", TensorBatchIterator)
         kwargs.setdefault("iterator_valid", TensorBatchIterator)
@@ -44,11 +53,25 @@ class _FastNet(NeuralNet):
         super().__init__(*args, **kwargs)
 
     def train_step_single(self, batch, **fit_params):
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
         if self.augmenter is not None:
-            Xi, yi = batch
             with torch.no_grad():
-                batch = (self.augmenter(Xi.to(self.device)), yi)
-        return super().train_step_single(batch, **fit_params)
+                Xi = self.augmenter(Xi.to(self.device))
+        with self._autocast():
+            y_pred = self.infer(Xi, **fit_params)
+        # the loss and the backward pass outside autocast: get_loss casts the
+        # outputs it uses to float32
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def _autocast(self):
+        if self.autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(
+            device_type=torch.device(self.device).type, dtype=self.autocast_dtype
+        )
 
 
 class AutoencoderNet(_FastNet):
@@ -74,7 +97,7 @@ class AutoencoderNet(_FastNet):
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         _, x_hat = y_pred
-        loss = F.mse_loss(x_hat, X.to(x_hat.device))
+        loss = F.mse_loss(x_hat.float(), X.to(x_hat.device))
         check_finite_loss(
             loss,
             "pretraining reconstruction",
@@ -111,7 +134,7 @@ class DECNet(_FastNet):
         log_q = torch.log(q.clamp_min(torch.finfo(q.dtype).tiny))
         loss = F.kl_div(log_q, p, reduction="batchmean")
         if self.gamma > 0:
-            loss = loss + self.gamma * F.mse_loss(x_hat, X.to(x_hat.device))
+            loss = loss + self.gamma * F.mse_loss(x_hat.float(), X.to(x_hat.device))
         check_finite_loss(
             loss,
             "clustering",

@@ -47,7 +47,10 @@ def soft_assignment(
     >>> q
     tensor([[0.6667, 0.3333]])
     """
-    sq_dist = torch.cdist(z, centers).pow(2)
+    # distances in float32 even under autocast: a low-precision cdist loses
+    # the small differences between nearby centres
+    with torch.autocast(device_type=z.device.type, enabled=False):
+        sq_dist = torch.cdist(z.float(), centers.float()).pow(2)
     log_kernel = -(alpha + 1.0) / 2.0 * torch.log1p(sq_dist / alpha)
     return torch.softmax(log_kernel, dim=1)
 
