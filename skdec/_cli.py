@@ -107,6 +107,7 @@ def cluster(args) -> dict:
         "gamma",
         "init",
         "batch_size",
+        "precision",
     ):
         value = getattr(args, key)
         if value is not None:
@@ -128,6 +129,7 @@ def cluster(args) -> dict:
         "timings": {k: round(v, 2) for k, v in model.timings_.items()},
         "n_iter": int(model.n_iter_),
         "converged": bool(model.converged_),
+        "precision": model.precision_,
         "params": {k: v for k, v in params.items() if k != "verbose"},
     }
     if y is not None:
@@ -139,7 +141,7 @@ def cluster(args) -> dict:
             writer.writerow([i, int(c)] + ([y[i]] if y is not None else []))
     (out / "metrics.json").write_text(json.dumps(result, indent=2, default=str))
     _save_figure(model, X, labels, out / "dec.png", f"DEC on {name}")
-    line = f"skdec: done in {seconds:.1f}s"
+    line = f"skdec: done in {seconds:.1f}s ({model.precision_} training steps)"
     if y is not None:
         line += f"  ACC={result['acc']:.3f}  NMI={result['nmi']:.3f}  "
         line += f"ARI={result['ari']:.3f}"
@@ -195,6 +197,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int)
     p.add_argument("--gamma", type=float, help="IDEC reconstruction weight")
     p.add_argument("--init", choices=("kmeans", "spherical-kmeans", "gmm", "random"))
+    p.add_argument(
+        "--precision",
+        choices=("auto", "float32", "bfloat16"),
+        help="training-step arithmetic (default auto: bfloat16 where native)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress output")
     return parser
 

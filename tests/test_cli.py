@@ -25,6 +25,7 @@ def test_cluster_digits_writes_results(tmp_path, capsys):
     assert "ACC=" in out and "NMI=" in out and "ARI=" in out and "done in" in out
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["n_samples"] == 1797 and metrics["n_clusters"] == 10
+    assert metrics["precision"] in {"float32", "bfloat16"}
     assert 0 < metrics["acc"] <= 1
     rows = (tmp_path / "labels.csv").read_text().splitlines()
     assert rows[0] == "index,cluster,label" and len(rows) == 1798
@@ -63,6 +64,8 @@ def test_cluster_own_npy_and_csv(tmp_path, capsys):
                 "kind",
                 "--output",
                 str(tmp_path / "b"),
+                "--precision",
+                "float32",
                 *FAST,
             ]
         )
@@ -70,6 +73,8 @@ def test_cluster_own_npy_and_csv(tmp_path, capsys):
     )
     metrics = json.loads((tmp_path / "b" / "metrics.json").read_text())
     assert metrics["n_clusters"] == 3 and metrics["acc"] > 0.9
+    assert metrics["precision"] == "float32"
+    assert metrics["params"]["precision"] == "float32"
 
 
 @pytest.mark.parametrize(
