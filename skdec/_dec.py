@@ -53,8 +53,13 @@ AUTOCAST_DTYPES = {"float32": None, "bfloat16": torch.bfloat16}
 def _cpu_has_native_bfloat16():
     """Whether this CPU has bfloat16 dot-product instructions (AVX-512 BF16 or
     AMX); elsewhere oneDNN emulates bfloat16, slower than float32."""
-    caps = torch.cpu.get_capabilities()
-    return bool(caps.get("avx512_bf16") or caps.get("amx_bf16"))
+    get_capabilities = getattr(torch.cpu, "get_capabilities", None)
+    if get_capabilities is not None:
+        caps = get_capabilities()
+        return bool(caps.get("avx512_bf16") or caps.get("amx_bf16"))
+    # older torch (the range starts at 2.4): its private probes, else float32
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in probes)
 
 
 def _resolve_precision(precision, device):
@@ -62,7 +67,10 @@ def _resolve_precision(precision, device):
     if precision != "auto":
         return precision
     if device.type == "cuda":
-        native = torch.cuda.is_bf16_supported()
+        try:  # emulated bfloat16 (GPUs before Ampere) is slower than float32
+            native = torch.cuda.is_bf16_supported(including_emulation=False)
+        except TypeError:  # a torch without the argument
+            native = torch.cuda.is_bf16_supported()
     else:
         native = _cpu_has_native_bfloat16()
     return "bfloat16" if native else "float32"

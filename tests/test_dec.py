@@ -506,3 +506,20 @@ def test_precision_auto_follows_native_bfloat16(
     params = dict(fast_dec_params, max_iter=0, pretrain_epochs=1)
     dec = DECClusterer(4, precision="auto", random_state=0, **params).fit(blobs[0])
     assert dec.precision_ == ("bfloat16" if native else "float32")
+
+
+def test_precision_auto_on_cuda_asks_for_native_bfloat16(monkeypatch):
+    from skdec._dec import _resolve_precision
+
+    # a GPU that only emulates bfloat16 (before Ampere): slower than float32
+    monkeypatch.setattr(
+        torch.cuda,
+        "is_bf16_supported",
+        lambda including_emulation=True: including_emulation,
+    )
+    assert _resolve_precision("auto", torch.device("cuda")) == "float32"
+    monkeypatch.setattr(
+        torch.cuda, "is_bf16_supported", lambda including_emulation=True: True
+    )
+    assert _resolve_precision("auto", torch.device("cuda")) == "bfloat16"
+    assert _resolve_precision("float32", torch.device("cuda")) == "float32"

@@ -53,6 +53,7 @@ class _FastNet(NeuralNet):
         super().__init__(*args, **kwargs)
 
     def train_step_single(self, batch, **fit_params):
+        # skorch's step, with autocast around the forward pass only
         self._set_training(True)
         Xi, yi = unpack_data(batch)
         if self.augmenter is not None:
@@ -61,7 +62,7 @@ class _FastNet(NeuralNet):
         with self._autocast():
             y_pred = self.infer(Xi, **fit_params)
         # the loss and the backward pass outside autocast: get_loss casts the
-        # outputs it uses to float32
+        # outputs it uses to the dtype of X
         loss = self.get_loss(y_pred, yi, X=Xi, training=True)
         loss.backward()
         return {"loss": loss, "y_pred": y_pred}
@@ -97,7 +98,7 @@ class AutoencoderNet(_FastNet):
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         _, x_hat = y_pred
-        loss = F.mse_loss(x_hat.float(), X.to(x_hat.device))
+        loss = F.mse_loss(x_hat.to(X.dtype), X.to(x_hat.device))
         check_finite_loss(
             loss,
             "pretraining reconstruction",
@@ -134,7 +135,8 @@ class DECNet(_FastNet):
         log_q = torch.log(q.clamp_min(torch.finfo(q.dtype).tiny))
         loss = F.kl_div(log_q, p, reduction="batchmean")
         if self.gamma > 0:
-            loss = loss + self.gamma * F.mse_loss(x_hat.float(), X.to(x_hat.device))
+            mse = F.mse_loss(x_hat.to(X.dtype), X.to(x_hat.device))
+            loss = loss + self.gamma * mse
         check_finite_loss(
             loss,
             "clustering",

@@ -47,10 +47,13 @@ def soft_assignment(
     >>> q
     tensor([[0.6667, 0.3333]])
     """
-    # distances in float32 even under autocast: a low-precision cdist loses
-    # the small differences between nearby centres
+    # distances in at least float32, also under autocast: a bfloat16 cdist
+    # loses the small differences between nearby centres
+    dtype = torch.promote_types(
+        torch.promote_types(z.dtype, centers.dtype), torch.float32
+    )
     with torch.autocast(device_type=z.device.type, enabled=False):
-        sq_dist = torch.cdist(z.float(), centers.float()).pow(2)
+        sq_dist = torch.cdist(z.to(dtype), centers.to(dtype)).pow(2)
     log_kernel = -(alpha + 1.0) / 2.0 * torch.log1p(sq_dist / alpha)
     return torch.softmax(log_kernel, dim=1)
 
