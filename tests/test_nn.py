@@ -31,6 +31,16 @@ def test_soft_assignment_matches_formula(alpha):
     np.testing.assert_allclose(q.numpy(), _q_numpy(z, mu, alpha), rtol=1e-12)
 
 
+def test_soft_assignment_in_float32_under_autocast():
+    # bfloat16 distances would lose the small differences between nearby centres
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        q = soft_assignment(
+            torch.tensor([[0.0, 0.0]], dtype=torch.bfloat16),
+            torch.tensor([[1e-3, 0.0], [2e-3, 0.0]]),
+        )
+    assert q.dtype == torch.float32 and q[0, 0] > q[0, 1]
+
+
 def test_soft_assignment_far_points_do_not_underflow():
     z = torch.tensor([[1e6, 0.0]])
     q = soft_assignment(z, torch.tensor([[0.0, 0.0], [1.0, 0.0]]))

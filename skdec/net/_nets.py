@@ -26,6 +26,12 @@ def check_finite_loss(loss: torch.Tensor, stage: str, hint: str) -> None:
         )
 
 
+def _reconstruction_loss(x_hat: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
+    """Mean squared error of ``x_hat`` against ``X``, in ``X``'s dtype (a forward
+    pass under autocast returns ``x_hat`` in bfloat16)."""
+    return F.mse_loss(x_hat.to(X.dtype), X.to(x_hat.device))
+
+
 class _FastNet(NeuralNet):
     """NeuralNet defaults for in-memory data: no validation split, tensor batches.
 
@@ -61,8 +67,8 @@ class _FastNet(NeuralNet):
                 Xi = self.augmenter(Xi.to(self.device))
         with self._autocast():
             y_pred = self.infer(Xi, **fit_params)
-        # the loss and the backward pass outside autocast: get_loss casts the
-        # outputs it uses to the dtype of X
+        # the loss and the backward pass outside autocast: get_loss compares
+        # the outputs with X in X's dtype (_reconstruction_loss, soft_assignment)
         loss = self.get_loss(y_pred, yi, X=Xi, training=True)
         loss.backward()
         return {"loss": loss, "y_pred": y_pred}
@@ -98,7 +104,7 @@ class AutoencoderNet(_FastNet):
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         _, x_hat = y_pred
-        loss = F.mse_loss(x_hat.to(X.dtype), X.to(x_hat.device))
+        loss = _reconstruction_loss(x_hat, X)
         check_finite_loss(
             loss,
             "pretraining reconstruction",
@@ -135,8 +141,7 @@ class DECNet(_FastNet):
         log_q = torch.log(q.clamp_min(torch.finfo(q.dtype).tiny))
         loss = F.kl_div(log_q, p, reduction="batchmean")
         if self.gamma > 0:
-            mse = F.mse_loss(x_hat.to(X.dtype), X.to(x_hat.device))
-            loss = loss + self.gamma * mse
+            loss = loss + self.gamma * _reconstruction_loss(x_hat, X)
         check_finite_loss(
             loss,
             "clustering",
