@@ -1,5 +1,6 @@
 """skorch nets and callbacks that train the modules of :mod:`skdec.nn`."""
 
+from ._allocator import tune_malloc
 from ._callbacks import (
     ClusterCollapseWarning,
     EmptyClusterWarning,
@@ -21,4 +22,5 @@ __all__ = [
     "check_finite_loss",
     "embed",
     "epochs_for_iterations",
+    "tune_malloc",
 ]

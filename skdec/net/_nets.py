@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from skorch import NeuralNet
 from skorch.dataset import unpack_data
 
+from ._allocator import tune_malloc
 from ._loader import TensorBatchIterator
 
 __all__ = ["AutoencoderNet", "DECNet", "TrainingDivergedError", "check_finite_loss"]
@@ -43,6 +44,10 @@ class _FastNet(NeuralNet):
     of each training step under :func:`torch.autocast`: matrix products in that
     dtype, parameters, gradients, optimiser state and losses in float32.
     Prediction always runs in float32.
+
+    Initialising the module sets glibc's allocator thresholds once per process
+    (:func:`skdec.net.tune_malloc`), so that each step's memory is reused
+    instead of being faulted in anew.
     """
 
     def __init__(self, *args, augmenter=None, autocast_dtype=None, **kwargs):
@@ -57,6 +62,10 @@ class _FastNet(NeuralNet):
         kwargs.setdefault("iterator_train__drop_last", True)
         kwargs.setdefault("criterion", torch.nn.MSELoss)
         super().__init__(*args, **kwargs)
+
+    def initialize_module(self):
+        tune_malloc()
+        return super().initialize_module()
 
     def train_step_single(self, batch, **fit_params):
         # skorch's step, with autocast around the forward pass only
