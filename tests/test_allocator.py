@@ -90,9 +90,7 @@ def test_tune_malloc_elsewhere_is_a_no_op(monkeypatch):
 
 def test_nets_tune_malloc_when_initialised(monkeypatch):
     calls = []
-    monkeypatch.setattr(
-        "skdec.net._nets.tune_malloc", lambda: calls.append(1) or True
-    )
+    monkeypatch.setattr("skdec.net._nets.tune_malloc", lambda: calls.append(1) or True)
     net = AutoencoderNet(
         MLPAutoencoder,
         module__n_features=4,
