@@ -163,6 +163,12 @@ class DECClusterer(BaseDeepClusterer):
         autoencoder); 0 trains a plain autoencoder.
     pretrain_optimizer : {'adam', 'sgd'}, default='adam'
     pretrain_lr : float, default=1e-3
+    pretrain_batch_size : int, default=None
+        Mini-batch size of pretraining; None uses ``batch_size``. Larger
+        batches use the CPU's matrix units better but take fewer steps: on
+        Fashion-MNIST 512 pretrained 15% faster than 256 (61-65% of the
+        bfloat16 matmul roofline instead of 54-55%) and scored 0.560 against
+        0.568 ACC over six seeds, equal within the spread (docs/benchmarks.rst).
     init : {'kmeans', 'spherical-kmeans', 'gmm', 'random', 'umap'} or ndarray, \
             default='kmeans'
         How the initial centres are found on the embedding: k-means, k-means
@@ -331,6 +337,7 @@ class DECClusterer(BaseDeepClusterer):
         "augment": ["boolean"],
         "image_shape": ["array-like", None],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "pretrain_batch_size": [Interval(Integral, 1, None, closed="left"), None],
         "precision": [StrOptions({"auto", "float32", "bfloat16"})],
         "device": [str, torch.device],
     }
@@ -352,6 +359,7 @@ class DECClusterer(BaseDeepClusterer):
         pretrain_corruption=0.0,
         pretrain_optimizer="adam",
         pretrain_lr=1e-3,
+        pretrain_batch_size=None,
         init="kmeans",
         n_init=20,
         alpha=1.0,
@@ -385,6 +393,7 @@ class DECClusterer(BaseDeepClusterer):
         self.pretrain_corruption = pretrain_corruption
         self.pretrain_optimizer = pretrain_optimizer
         self.pretrain_lr = pretrain_lr
+        self.pretrain_batch_size = pretrain_batch_size
         self.init = init
         self.n_init = n_init
         self.alpha = alpha
@@ -626,7 +635,7 @@ class DECClusterer(BaseDeepClusterer):
             return []
         common = dict(
             lr=self.pretrain_lr,
-            batch_size=self.batch_size,
+            batch_size=self.pretrain_batch_size or self.batch_size,
             optimizer=self.pretrain_optimizer,
             momentum=self.momentum,
             device=self.device_,

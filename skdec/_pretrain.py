@@ -15,9 +15,9 @@ def optimizer_kwargs(name: str, momentum: float) -> dict:
     """skorch keyword arguments selecting the optimiser ``name``.
 
     Both use PyTorch's fused kernels: one pass over all parameters instead of a
-    chain of element-wise operations per tensor (measured in
-    ``benchmarks/bench_throughput.py``; fused SGD gives the same parameters as
-    the per-tensor loop, bit for bit, and saves about 0.5 ms a step on digits).
+    chain of element-wise operations per tensor (Adam: measured in
+    ``benchmarks/bench_throughput.py``; SGD with momentum: 27 per-tensor calls,
+    0.6 ms of a digits clustering step, replaced by one).
     """
     kwargs = {"optimizer": OPTIMIZERS[name], "optimizer__fused": True}
     if name == "sgd":

@@ -432,6 +432,20 @@ def test_pretrain_epochs_auto(blobs, fast_dec_params, monkeypatch):
     assert len(dec.pretrain_nets_[0].history) == 4
 
 
+@pytest.mark.parametrize("pretrain_batch_size, expected", [(None, 32), (100, 100)])
+def test_pretrain_batch_size(blobs, fast_dec_params, pretrain_batch_size, expected):
+    X, _ = blobs
+    params = dict(fast_dec_params, batch_size=32, max_iter=0)
+    dec = DECClusterer(
+        4, pretrain_batch_size=pretrain_batch_size, random_state=0, **params
+    ).fit(X)
+    net = dec.pretrain_nets_[0]
+    assert net.batch_size == expected
+    # drop_last: whole batches only, so the batch count shows the size used
+    assert net.history[-1, "train_batch_count"] == len(X) // expected
+    assert dec.dec_net_.batch_size == 32
+
+
 def test_collapse_at_the_closing_update_ends_without_halving(fast_dec_params):
     # max_iter=30 with updates every 20 iterations: the update that closes the
     # record at iteration 30 finds a collapse; training is over, so the model
