@@ -166,8 +166,8 @@ class DECClusterer(BaseDeepClusterer):
     pretrain_batch_size : int, default=None
         Mini-batch size of pretraining; None uses ``batch_size``. Larger
         batches use the CPU's matrix units better but take fewer steps: on
-        Fashion-MNIST 512 pretrained 15% faster than 256 (61-65% of the
-        bfloat16 matmul roofline instead of 54-55%) and scored 0.560 against
+        Fashion-MNIST 512 pretrained in 13% less time than 256 (61-65% of
+        the bfloat16 matmul roofline instead of 54-55%) and scored 0.560 against
         0.568 ACC over six seeds, equal within the spread (docs/benchmarks.rst).
     init : {'kmeans', 'spherical-kmeans', 'gmm', 'random', 'umap'} or ndarray, \
             default='kmeans'

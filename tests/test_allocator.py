@@ -20,8 +20,9 @@ glibc = pytest.mark.skipif(
     reason="mallopt and mallinfo2 (glibc >= 2.33) are glibc's",
 )
 
-# In a fresh process: is a 1 MiB block served by mmap (glibc's start: 128 KiB
-# threshold), and is a freed 8 MiB block at the top of the heap kept?
+# In a fresh process: is a 16 MiB block served by mmap (glibc's start: 128 KiB
+# threshold), and is a freed 24 MiB block at the top of the heap kept? Both
+# sizes lie under the tuned thresholds (32 and 64 MiB).
 _PROBE = textwrap.dedent(
     """
     import ctypes, importlib.util, sys
@@ -41,11 +42,11 @@ _PROBE = textwrap.dedent(
     libc.mallinfo2.restype = MallInfo2
     tuned = allocator.tune_malloc() if sys.argv[1] == "tune" else None
     before = libc.mallinfo2().hblks
-    block = np.ones(2**20, dtype=np.uint8)
+    block = np.ones(16 * 2**20, dtype=np.uint8)
     mmapped = libc.mallinfo2().hblks - before
-    top = np.ones(8 * 2**20, dtype=np.uint8)
+    top = np.ones(24 * 2**20, dtype=np.uint8)
     del top
-    print(tuned, mmapped, libc.mallinfo2().keepcost >= 8 * 2**20)
+    print(tuned, mmapped, libc.mallinfo2().keepcost >= 24 * 2**20)
     """
 )
 
@@ -64,9 +65,9 @@ def _probe(mode, env=None):
 @glibc
 def test_tune_malloc_sets_the_thresholds(monkeypatch):
     monkeypatch.delenv("SKDEC_TUNE_MALLOC", raising=False)
-    # glibc's start: a 1 MiB block is mmapped, nothing freed is kept on top
+    # glibc's start: the block is mmapped, nothing freed is kept on top
     assert _probe("plain") == ["None", "1", "False"]
-    # tuned: the block comes from the heap and the freed 8 MiB stay
+    # tuned: the block comes from the heap and the freed 24 MiB stay
     assert _probe("tune") == ["True", "0", "True"]
 
 
