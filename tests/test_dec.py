@@ -446,6 +446,19 @@ def test_pretrain_batch_size(blobs, fast_dec_params, pretrain_batch_size, expect
     assert dec.dec_net_.batch_size == 32
 
 
+def test_optimisers_are_fused(blobs, fast_dec_params):
+    X, _ = blobs
+    params = dict(fast_dec_params, max_iter=5)
+    dec = DECClusterer(4, random_state=0, **params).fit(X)
+    pretrain_opt = dec.pretrain_nets_[0].optimizer_
+    assert isinstance(pretrain_opt, torch.optim.Adam)
+    assert pretrain_opt.defaults["fused"] is True
+    cluster_opt = dec.dec_net_.optimizer_
+    assert isinstance(cluster_opt, torch.optim.SGD)
+    assert cluster_opt.defaults["fused"] is True
+    assert cluster_opt.defaults["momentum"] == dec.momentum
+
+
 def test_collapse_at_the_closing_update_ends_without_halving(fast_dec_params):
     # max_iter=30 with updates every 20 iterations: the update that closes the
     # record at iteration 30 finds a collapse; training is over, so the model
