@@ -22,7 +22,7 @@ import ctypes
 import os
 import platform
 
-__all__ = ["MMAP_THRESHOLD", "TRIM_THRESHOLD", "tune_malloc"]
+__all__ = ["tune_malloc"]
 
 # glibc's upper bounds of its dynamic thresholds on 64-bit systems
 # (DEFAULT_MMAP_THRESHOLD_MAX and twice that): the values it would reach
