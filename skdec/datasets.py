@@ -1,20 +1,28 @@
-"""Datasets used to benchmark deep clustering: digits, MNIST, Fashion-MNIST.
+"""Datasets used to benchmark deep clustering, and a loader for your own images.
 
-All loaders return images scaled to ``[0, 1]`` as ``float32`` and integer
-targets, either as a :class:`~sklearn.utils.Bunch` or as ``(X, y)``.
+All loaders return images scaled to ``[0, 1]`` as ``float32`` (``load_stl10``
+can keep the raw ``uint8`` pixels) and integer targets, either as a
+:class:`~sklearn.utils.Bunch` or as ``(X, y)``.
 
 MNIST and Fashion-MNIST are read from a folder holding the four standard IDX
 files (``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
 ``t10k-images-idx3-ubyte``, ``t10k-labels-idx1-ubyte``, each optionally
-gzip-compressed with a ``.gz`` suffix). Nothing is downloaded unless
-``download=True`` is passed; downloads are checked against the published MD5
-checksums and written atomically.
+gzip-compressed with a ``.gz`` suffix); CIFAR-10 and CIFAR-100 from the
+official python-version pickles (extracted or in their ``.tar.gz``
+archive), STL-10 from its extracted binary files; :func:`load_image_folder`
+reads a folder of PNG, JPEG, TIFF, BMP, WebP or FITS files. Nothing is
+downloaded unless ``download=True`` is passed; downloads are checked against
+the published MD5 checksums and written atomically.
 """
 
+import codecs
 import gzip
 import hashlib
 import os
+import pickle
+import shutil
 import struct
+import tarfile
 import tempfile
 import urllib.request
 import zlib
@@ -24,7 +32,18 @@ import numpy as np
 from sklearn.datasets import load_digits as _sklearn_load_digits
 from sklearn.utils import Bunch
 
-__all__ = ["load_digits", "load_fashion_mnist", "load_mnist", "read_idx"]
+from ._image_folder import load_image_folder
+
+__all__ = [
+    "load_cifar10",
+    "load_cifar100",
+    "load_digits",
+    "load_fashion_mnist",
+    "load_image_folder",
+    "load_mnist",
+    "load_stl10",
+    "read_idx",
+]
 
 # IDX type codes (third byte of the magic number); data are big-endian.
 _IDX_DTYPES = {
@@ -54,6 +73,9 @@ _MIRRORS = {
         "master/data/fashion/",
         "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
     ),
+    "cifar-10": ("https://www.cs.toronto.edu/~kriz/",),
+    "cifar-100": ("https://www.cs.toronto.edu/~kriz/",),
+    "stl-10": ("http://ai.stanford.edu/~acoates/stl10/",),
 }
 _MD5 = {
     "mnist": {
@@ -68,6 +90,9 @@ _MD5 = {
         "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
         "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
     },
+    "cifar-10": {"cifar-10-python.tar.gz": "c58f30108f718f92721af3b95e74349a"},
+    "cifar-100": {"cifar-100-python.tar.gz": "eb9058c3a382ffc7106e4002c42a8d85"},
+    "stl-10": {"stl10_binary.tar.gz": "91f7769df0f17e558f3565bffb0c7dfb"},
 }
 
 # Where Debian's ``dataset-fashion-mnist`` package installs the files.
@@ -201,7 +226,7 @@ def _md5(path):
     return digest.hexdigest()
 
 
-def _fetch_idx_files(folder, base_url, checksums, *, timeout=60):
+def _fetch_files(folder, base_url, checksums, *, timeout=60):
     """Download files from ``base_url`` into ``folder``, checking their MD5.
 
     Parameters
@@ -253,12 +278,12 @@ def _fetch_idx_files(folder, base_url, checksums, *, timeout=60):
 
 
 def _download(folder, dataset, names):
-    """Fetch the gzip files ``names`` of ``dataset``, trying each mirror."""
-    checksums = {f"{name}.gz": _MD5[dataset][f"{name}.gz"] for name in names}
+    """Fetch the published files ``names`` of ``dataset``, trying each mirror."""
+    checksums = {name: _MD5[dataset][name] for name in names}
     errors = []
     for base_url in _MIRRORS[dataset]:
         try:
-            _fetch_idx_files(folder, base_url, checksums)
+            _fetch_files(folder, base_url, checksums)
             return
         except OSError as exc:
             errors.append(f"  {base_url}: {exc}")
@@ -276,11 +301,14 @@ def _find(folder, name):
     return None
 
 
+def _check_choice(value, name, choices):
+    if not isinstance(value, str) or value not in choices:
+        listed = ", ".join(repr(c) for c in choices[:-1]) + f" or {choices[-1]!r}"
+        raise ValueError(f"{name} must be one of {listed}; got {value!r}.")
+
+
 def _needed_files(subset):
-    if not isinstance(subset, str) or subset not in _SUBSETS:
-        raise ValueError(
-            f"subset must be one of 'train', 'test' or 'all'; got {subset!r}."
-        )
+    _check_choice(subset, "subset", tuple(_SUBSETS))
     return [name for part in _SUBSETS[subset] for name in _FILES[part]]
 
 
@@ -332,7 +360,8 @@ def _load_idx_dataset(
     folder = next((f for f in folders if all(_find(f, name) for name in names)), None)
     if folder is None and download:
         folder = folders[-1]
-        _download(folder, dataset, [n for n in names if _find(folder, n) is None])
+        absent = [f"{n}.gz" for n in names if _find(folder, n) is None]
+        _download(folder, dataset, absent)
     if folder is None:
         searched = " or ".join(str(f) for f in folders)
         missing = [n for n in names if _find(folders[0], n) is None]
@@ -532,4 +561,640 @@ def load_digits(*, return_X_y=False):
         target_names=digits.target_names,
         feature_names=digits.feature_names,
         DESCR="Pixels scaled to [0, 1] (divided by 16) as float32.\n\n" + digits.DESCR,
+    )
+
+
+# ----------------------------------------------------------------- CIFAR-10/100
+
+_CIFAR = {
+    "cifar-10": {
+        "title": "CIFAR-10",
+        "archive": "cifar-10-python.tar.gz",
+        "size": "163 MiB",
+        "folder": "cifar-10-batches-py",
+        "train": tuple(f"data_batch_{i}" for i in range(1, 6)),
+        "test": ("test_batch",),
+        "meta": "batches.meta",
+    },
+    "cifar-100": {
+        "title": "CIFAR-100",
+        "archive": "cifar-100-python.tar.gz",
+        "size": "161 MiB",
+        "folder": "cifar-100-python",
+        "train": ("train",),
+        "test": ("test",),
+        "meta": "meta",
+    },
+}
+# (pickle key of the labels, pickle key of their names in the meta file)
+_CIFAR_LABEL_KEYS = {
+    "cifar-10": (b"labels", b"label_names"),
+    "fine": (b"fine_labels", b"fine_label_names"),
+    "coarse": (b"coarse_labels", b"coarse_label_names"),
+}
+_CIFAR_IMAGE = (3, 32, 32)
+
+_CIFAR10_DESCR = """\
+CIFAR-10
+--------
+
+60,000 colour 32x32 images in 10 classes (50,000 for training, then 10,000
+for testing), from A. Krizhevsky, "Learning Multiple Layers of Features from
+Tiny Images", technical report, University of Toronto (2009). Pixels are
+scaled to [0, 1] (divided by 255); each row of ``data`` is an image flattened
+channel-first (3, 32, 32), and ``images`` shows the same pixels as
+(n, 32, 32, 3). ``target_names`` gives the class of each target value.
+"""
+
+_CIFAR100_DESCR = """\
+CIFAR-100
+---------
+
+60,000 colour 32x32 images in 100 fine classes grouped into 20 coarse
+superclasses (50,000 for training, then 10,000 for testing), from A.
+Krizhevsky, "Learning Multiple Layers of Features from Tiny Images",
+technical report, University of Toronto (2009). Pixels are scaled to [0, 1]
+(divided by 255); each row of ``data`` is an image flattened channel-first
+(3, 32, 32), and ``images`` shows the same pixels as (n, 32, 32, 3). The
+targets are the {label} labels; ``target_names`` gives their classes.
+"""
+
+
+def _pickled_globals():
+    """The callables the CIFAR pickles name, whatever numpy wrote them."""
+    reconstruct = np.zeros(1).__reduce__()[0]
+    scalar = np.int64(0).__reduce__()[0]
+    allowed = {
+        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "dtype"): np.dtype,
+        ("_codecs", "encode"): codecs.encode,  # bytes pickled by Python 3
+    }
+    for module in ("numpy.core.multiarray", "numpy._core.multiarray"):
+        allowed[module, "_reconstruct"] = reconstruct
+        allowed[module, "scalar"] = scalar
+    return allowed
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    """Loads numpy arrays and plain Python values only: a pickle naming any
+    other callable is refused instead of run."""
+
+    _allowed = _pickled_globals()
+
+    def find_class(self, module, name):
+        try:
+            return self._allowed[module, name]
+        except KeyError:
+            raise pickle.UnpicklingError(
+                f"refused to load {module}.{name}, which the official files do not use"
+            ) from None
+
+
+def _unpickle(f, where):
+    try:
+        return _CifarUnpickler(f, encoding="bytes").load()
+    except Exception as exc:  # pickle errors come in many types
+        raise ValueError(
+            f"Cannot read {where}: {type(exc).__name__}: {exc}. It is corrupt "
+            "or not an official CIFAR python-version file."
+        ) from exc
+
+
+def _read_cifar_archive(archive, spec, names):
+    """Unpickle the members ``spec['folder']/name`` of a tar archive, in one
+    pass and without extracting them."""
+    wanted = {f"{spec['folder']}/{name}": name for name in names}
+    contents = {}
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            for member in tar:
+                name = wanted.get(member.name.removeprefix("./"))
+                if name is not None and member.isfile():
+                    with tar.extractfile(member) as f:
+                        contents[name] = _unpickle(f, f"{archive}:{member.name}")
+                    if len(contents) == len(wanted):
+                        break
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise ValueError(
+            f"Cannot read the archive {archive}: {exc}. It is truncated or not "
+            "a tar archive."
+        ) from exc
+    absent = [f"{spec['folder']}/{n}" for n in names if n not in contents]
+    if absent:
+        raise ValueError(
+            f"The archive {archive} lacks {', '.join(absent)}; it is not the "
+            f"official {spec['title']} python-version archive."
+        )
+    return contents
+
+
+def _read_cifar(path, dataset, names, download):
+    """The unpickled files ``names`` of ``dataset``: in ``path``, in its
+    sub-folder of the official name, or in the archive ``path`` or
+    ``path/<official archive name>`` (downloaded there if asked)."""
+    spec = _CIFAR[dataset]
+    path = Path(path).expanduser()
+    if path.is_file():
+        return _read_cifar_archive(path, spec, names)
+    for folder in (path, path / spec["folder"]):
+        if all((folder / name).is_file() for name in names):
+            contents = {}
+            for name in names:
+                with open(folder / name, "rb") as f:
+                    contents[name] = _unpickle(f, folder / name)
+            return contents
+    archive = path / spec["archive"]
+    url = _MIRRORS[dataset][0] + spec["archive"]
+    if not archive.is_file() and download:
+        if path.name.endswith((".tar.gz", ".tgz")):
+            raise ValueError(
+                f"download=True writes {spec['archive']} into a folder; "
+                f"{path} does not exist: pass path= a folder."
+            )
+        _download(path, dataset, [spec["archive"]])
+    if not archive.is_file():
+        folder = path / spec["folder"] if (path / spec["folder"]).is_dir() else path
+        missing = [name for name in names if not (folder / name).is_file()]
+        raise FileNotFoundError(
+            f"{spec['title']} file(s) {', '.join(missing)} not found in {path} "
+            f"nor in {path / spec['folder']}, and no archive {archive}. To get "
+            f"them, pass download=True to fetch {url} ({spec['size']}) into "
+            f"{path}, or download that archive yourself and pass path= the "
+            "archive or the folder it extracts to."
+        )
+    return _read_cifar_archive(archive, spec, names)
+
+
+def _cifar_part(batch, where, label_key, n_classes):
+    """The uint8 images and int64 labels of one unpickled CIFAR batch."""
+    try:
+        data, labels = batch[b"data"], batch[label_key]
+    except (KeyError, TypeError, IndexError):
+        raise ValueError(
+            f"{where} is not a CIFAR batch: it lacks the keys b'data' and "
+            f"{label_key!r}."
+        ) from None
+    data, labels = np.asarray(data), np.asarray(labels)
+    if data.dtype != np.uint8 or data.shape[1:] != (np.prod(_CIFAR_IMAGE),):
+        raise ValueError(
+            f"{where} holds data of shape {data.shape} and type {data.dtype}; "
+            "expected uint8 of shape (n_images, 3072)."
+        )
+    if labels.shape != (len(data),):
+        raise ValueError(f"{where} holds {len(data)} images but {labels.size} labels.")
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(
+            f"{where} holds labels from {labels.min()} to {labels.max()}, "
+            f"outside 0-{n_classes - 1} (the classes of the meta file)."
+        )
+    return data, labels.astype(np.int64)
+
+
+def _label_names(meta, where, key):
+    try:
+        names = meta[key]
+    except (KeyError, TypeError, IndexError):
+        raise ValueError(f"{where} lacks the key {key!r}.") from None
+    return np.array([n.decode() if isinstance(n, bytes) else str(n) for n in names])
+
+
+def _scaled(parts, dtype=np.float32):
+    """Concatenate 2-D uint8 arrays, scaled to [0, 1] one part at a time."""
+    out = np.empty((sum(len(p) for p in parts), parts[0].shape[1]), dtype=dtype)
+    start = 0
+    for part in parts:
+        np.divide(part, np.float32(255), out=out[start : start + len(part)])
+        start += len(part)
+    return out
+
+
+def _channels_last(data, image_shape):
+    """A (n, H, W, C) view of rows flattened channel-first."""
+    return np.moveaxis(data.reshape((len(data),) + image_shape), 1, -1)
+
+
+def _load_cifar(path, subset, return_X_y, download, dataset, label_keys, descr):
+    _check_choice(subset, "subset", tuple(_SUBSETS))
+    _check_bool(return_X_y, "return_X_y")
+    _check_bool(download, "download")
+    spec = _CIFAR[dataset]
+    batches = [name for part in _SUBSETS[subset] for name in spec[part]]
+    contents = _read_cifar(path, dataset, batches + [spec["meta"]], download)
+    label_key, names_key = label_keys
+    target_names = _label_names(contents[spec["meta"]], spec["meta"], names_key)
+    parts, targets = [], []
+    for name in batches:
+        images, labels = _cifar_part(
+            contents.pop(name), name, label_key, len(target_names)
+        )
+        parts.append(images)
+        targets.append(labels)
+    data = _scaled(parts)
+    del parts, contents
+    target = np.concatenate(targets)
+    if return_X_y:
+        return data, target
+    return Bunch(
+        data=data,
+        target=target,
+        images=_channels_last(data, _CIFAR_IMAGE),
+        image_shape=_CIFAR_IMAGE,
+        target_names=target_names,
+        DESCR=descr,
+    )
+
+
+_CIFAR_RETURNS = """
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        With ``data`` (float32 in ``[0, 1]``, shape ``(n_images, 3072)``,
+        each row flattened channel-first, i.e. in the order of
+        ``image_shape``), ``images`` (the same pixels as
+        ``(n_images, 32, 32, 3)``, a view of ``data``, not a copy),
+        ``image_shape`` (``(3, 32, 32)``), ``target`` (int64),
+        ``target_names`` and ``DESCR``. All 60,000 images take 737 MB.
+
+    (data, target) : tuple if ``return_X_y`` is True
+
+    Raises
+    ------
+    FileNotFoundError
+        If files are missing and ``download`` is False; the message says how
+        to get them.
+    ValueError
+        If a file is not an official CIFAR pickle. The files are read by an
+        unpickler that builds numpy arrays and plain values only: a pickle
+        that would run other code is refused."""
+
+
+def _fill_cifar_doc(func):
+    # the placeholder stands indented in the docstring: drop the fragment's
+    # own first indentation so that every line lands at the same depth
+    func.__doc__ = func.__doc__.replace("{cifar_returns}", _CIFAR_RETURNS.lstrip())
+    return func
+
+
+@_fill_cifar_doc
+def load_cifar10(path, subset="all", *, return_X_y=False, download=False):
+    """Load CIFAR-10 (32x32 colour images in 10 classes).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The folder holding the official python-version files
+        (``data_batch_1`` to ``data_batch_5``, ``test_batch``,
+        ``batches.meta``), the folder holding their folder
+        ``cifar-10-batches-py``, the archive ``cifar-10-python.tar.gz``
+        (read without extracting it), or a folder holding that archive.
+
+    subset : {'train', 'test', 'all'}, default='all'
+        The 50,000 training images, the 10,000 test images, or all 60,000
+        (training images first).
+
+    return_X_y : bool, default=False
+        If True, return ``(data, target)`` instead of a Bunch.
+
+    download : bool, default=False
+        If True and the files are not found, download
+        ``cifar-10-python.tar.gz`` (163 MiB) into ``path``, verifying its
+        published MD5 checksum, and read it from there.
+
+    {cifar_returns}
+
+    Examples
+    --------
+    >>> from skdec.datasets import load_cifar10
+    >>> cifar = load_cifar10("~/data", "test", download=True)  # doctest: +SKIP
+    >>> cifar.data.shape, cifar.images.shape  # doctest: +SKIP
+    ((10000, 3072), (10000, 32, 32, 3))
+    >>> str(cifar.target_names[cifar.target[0]])  # doctest: +SKIP
+    'cat'
+    """
+    return _load_cifar(
+        path,
+        subset,
+        return_X_y,
+        download,
+        dataset="cifar-10",
+        label_keys=_CIFAR_LABEL_KEYS["cifar-10"],
+        descr=_CIFAR10_DESCR,
+    )
+
+
+@_fill_cifar_doc
+def load_cifar100(
+    path, subset="all", *, label="fine", return_X_y=False, download=False
+):
+    """Load CIFAR-100 (32x32 colour images in 100 classes, 20 superclasses).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The folder holding the official python-version files (``train``,
+        ``test``, ``meta``), the folder holding their folder
+        ``cifar-100-python``, the archive ``cifar-100-python.tar.gz`` (read
+        without extracting it), or a folder holding that archive.
+
+    subset : {'train', 'test', 'all'}, default='all'
+        The 50,000 training images, the 10,000 test images, or all 60,000
+        (training images first).
+
+    label : {'fine', 'coarse'}, default='fine'
+        The targets: the 100 fine classes or the 20 coarse superclasses.
+
+    return_X_y : bool, default=False
+        If True, return ``(data, target)`` instead of a Bunch.
+
+    download : bool, default=False
+        If True and the files are not found, download
+        ``cifar-100-python.tar.gz`` (161 MiB) into ``path``, verifying its
+        published MD5 checksum, and read it from there.
+
+    {cifar_returns}
+
+    Examples
+    --------
+    >>> from skdec.datasets import load_cifar100
+    >>> cifar = load_cifar100("~/data", label="coarse")  # doctest: +SKIP
+    >>> cifar.target.shape, int(cifar.target.max())  # doctest: +SKIP
+    ((60000,), 19)
+    """
+    _check_choice(label, "label", ("fine", "coarse"))
+    return _load_cifar(
+        path,
+        subset,
+        return_X_y,
+        download,
+        dataset="cifar-100",
+        label_keys=_CIFAR_LABEL_KEYS[label],
+        descr=_CIFAR100_DESCR.format(label=label),
+    )
+
+
+# ---------------------------------------------------------------------- STL-10
+
+_STL10_FOLDER = "stl10_binary"
+_STL10_ARCHIVE = "stl10_binary.tar.gz"
+_STL10_FILES = {
+    "train": ("train_X.bin", "train_y.bin"),
+    "test": ("test_X.bin", "test_y.bin"),
+    "unlabeled": ("unlabeled_X.bin", None),
+}
+_STL10_SUBSETS = {
+    "train": ("train",),
+    "test": ("test",),
+    "unlabeled": ("unlabeled",),
+    "train+unlabeled": ("train", "unlabeled"),
+}
+_STL10_CLASS_NAMES = "class_names.txt"
+_STL10_EXTRA = ("fold_indices.txt",)  # extracted by download=True, not read
+_STL10_IMAGE = (3, 96, 96)
+_STL10_CHUNK = 1000  # images transposed and scaled at a time
+# The target of unlabelled images: the marker skdec's estimators take as
+# "unlabelled" (LabelHeadClassifier, ClusterLabelMapper's unknown_label).
+_UNLABELLED = -1
+
+_STL10_DESCR = """\
+STL-10
+------
+
+Colour 96x96 images from ImageNet in 10 classes: 5,000 labelled for training,
+8,000 for testing, and 100,000 unlabelled ones (target -1), which also show
+animals and vehicles outside the ten classes. A. Coates, H. Lee and A. Y. Ng,
+"An Analysis of Single-Layer Networks in Unsupervised Feature Learning",
+AISTATS 2011. Each row of ``data`` is an image flattened channel-first
+(3, 96, 96), and ``images`` shows the same pixels as (n, 96, 96, 3).
+"""
+
+
+def _extract_files(archive, prefix, destination, required, optional=()):
+    """Extract the regular files ``prefix/name`` of a tar archive into
+    ``destination`` in one pass, each written to a temporary file and renamed
+    once complete; files already there are kept."""
+    destination.mkdir(parents=True, exist_ok=True)
+    wanted = {
+        f"{prefix}/{name}": name
+        for name in required + optional
+        if not (destination / name).exists()
+    }
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            for member in tar:
+                if not wanted:
+                    break
+                key = member.name.removeprefix("./")
+                if key not in wanted or not member.isfile():
+                    continue
+                name = wanted.pop(key)
+                fd, tmp = tempfile.mkstemp(
+                    dir=destination, prefix=f".{name}.", suffix=".part"
+                )
+                try:
+                    with os.fdopen(fd, "wb") as out:
+                        with tar.extractfile(member) as source:
+                            shutil.copyfileobj(source, out, 1 << 20)
+                    os.replace(tmp, destination / name)
+                finally:
+                    if os.path.exists(tmp):
+                        os.remove(tmp)
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise ValueError(
+            f"Cannot read the archive {archive}: {exc}. It is truncated or not "
+            "a tar archive."
+        ) from exc
+    absent = [key for key, name in wanted.items() if name in required]
+    if absent:
+        raise ValueError(
+            f"The archive {archive} lacks {', '.join(absent)}; it is not the "
+            "official archive."
+        )
+
+
+def _stl10_folder(path, names, download):
+    """The folder holding ``names``: ``path`` or ``path/stl10_binary``,
+    where download=True fetches and extracts the archive."""
+    candidates = (path, path / _STL10_FOLDER)
+    folder = next(
+        (f for f in candidates if all((f / name).is_file() for name in names)), None
+    )
+    archive = path / _STL10_ARCHIVE
+    if folder is None and download and not path.is_file():
+        _download(path, "stl-10", [_STL10_ARCHIVE])
+        folder = path / _STL10_FOLDER
+        every = tuple(n for files in _STL10_FILES.values() for n in files if n)
+        _extract_files(
+            archive, _STL10_FOLDER, folder, every + (_STL10_CLASS_NAMES,), _STL10_EXTRA
+        )
+    if folder is None:
+        url = _MIRRORS["stl-10"][0] + _STL10_ARCHIVE
+        seen = path / _STL10_FOLDER if (path / _STL10_FOLDER).is_dir() else path
+        missing = [name for name in names if not (seen / name).is_file()]
+        hint = ""
+        if path.is_file():
+            hint = f" {path} is a file: pass path= the folder holding it."
+        elif archive.is_file():
+            hint = (
+                f" The archive {archive} is there: download=True extracts it "
+                "without downloading it again."
+            )
+        raise FileNotFoundError(
+            f"STL-10 file(s) {', '.join(missing)} not found in {path} nor in "
+            f"{path / _STL10_FOLDER}. To get them, pass download=True to fetch "
+            f"{url} (2.5 GiB) into {path} and extract it into "
+            f"{path / _STL10_FOLDER} (3 GB more), or extract that archive "
+            "yourself (tar xzf) and pass path= the folder." + hint
+        )
+    return folder
+
+
+def _read_stl10_images(path, out):
+    """Fill ``out`` (n, 27648) with the images of an STL-10 X file, stored
+    channel by channel, each channel column after column."""
+    if len(out) == 0:
+        return
+    raw = np.memmap(path, dtype=np.uint8, mode="r", shape=(len(out),) + _STL10_IMAGE)
+    images = out.reshape((len(out),) + _STL10_IMAGE)
+    for start in range(0, len(out), _STL10_CHUNK):
+        stop = start + _STL10_CHUNK
+        block = raw[start:stop].transpose(0, 1, 3, 2)  # (C, W, H) -> (C, H, W)
+        if out.dtype == np.uint8:
+            images[start:stop] = block
+        else:
+            np.divide(block, np.float32(255), out=images[start:stop])
+    del raw
+
+
+def load_stl10(
+    path, subset="train", *, return_X_y=False, download=False, dtype="float32"
+):
+    """Load STL-10 (96x96 colour images in 10 classes, and 100,000 unlabelled).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The folder holding the official binary files (``train_X.bin``,
+        ``train_y.bin``, ``test_X.bin``, ``test_y.bin``, ``unlabeled_X.bin``,
+        ``class_names.txt``), or the folder holding their folder
+        ``stl10_binary``.
+
+    subset : {'train', 'test', 'unlabeled', 'train+unlabeled'}, \
+default='train'
+        The 5,000 labelled training images, the 8,000 test images, the
+        100,000 unlabelled images, or the training images followed by the
+        unlabelled ones. Unlabelled images have target -1, the marker of
+        unlabelled samples throughout skdec.
+
+    return_X_y : bool, default=False
+        If True, return ``(data, target)`` instead of a Bunch.
+
+    download : bool, default=False
+        If True and the files are not found, download
+        ``stl10_binary.tar.gz`` (2.5 GiB) into ``path``, verifying its
+        published MD5 checksum, and extract it into ``path/stl10_binary``
+        (3 GB more; the archive is kept). An archive already in ``path`` is
+        extracted without being downloaded again.
+
+    dtype : {'float32', 'uint8'}, default='float32'
+        ``'float32'`` scales pixels to ``[0, 1]``; ``'uint8'`` keeps the raw
+        0-255 values, in a quarter of the memory.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        With ``data`` (shape ``(n_images, 27648)``, each row flattened
+        channel-first, i.e. in the order of ``image_shape``), ``images``
+        (the same pixels as ``(n_images, 96, 96, 3)``, a view of ``data``,
+        not a copy), ``image_shape`` (``(3, 96, 96)``), ``target`` (int64,
+        0-9, or -1 for unlabelled images), ``target_names`` and ``DESCR``.
+        ``data`` takes 110,592 bytes an image as float32, 27,648 as uint8:
+        553 MB (train), 885 MB (test) or 11.1 GB (unlabeled) as float32,
+        138 MB, 221 MB or 2.8 GB as uint8. The files are read through a
+        memory map, a chunk of images at a time, so no other copy is made.
+
+    (data, target) : tuple if ``return_X_y`` is True
+
+    Raises
+    ------
+    FileNotFoundError
+        If files are missing and ``download`` is False; the message says how
+        to get them.
+    ValueError
+        If a file's size or labels do not match the STL-10 layout.
+
+    Examples
+    --------
+    >>> from skdec.datasets import load_stl10
+    >>> stl = load_stl10("~/data", "test", download=True)  # doctest: +SKIP
+    >>> stl.data.shape, stl.images.shape, stl.data.dtype  # doctest: +SKIP
+    ((8000, 27648), (8000, 96, 96, 3), dtype('float32'))
+    >>> raw = load_stl10("~/data", "unlabeled", dtype="uint8")  # doctest: +SKIP
+    >>> raw.data.nbytes, set(raw.target.tolist())  # doctest: +SKIP
+    (2764800000, {-1})
+    """
+    _check_choice(subset, "subset", tuple(_STL10_SUBSETS))
+    _check_bool(return_X_y, "return_X_y")
+    _check_bool(download, "download")
+    try:
+        checked = None if dtype is None else np.dtype(dtype)
+    except TypeError:
+        checked = None
+    if checked not in (np.float32, np.uint8):
+        raise ValueError(f"dtype must be 'float32' or 'uint8'; got {dtype!r}.")
+    dtype = checked
+    parts = _STL10_SUBSETS[subset]
+    names = [name for part in parts for name in _STL10_FILES[part] if name]
+    folder = _stl10_folder(
+        Path(path).expanduser(), names + [_STL10_CLASS_NAMES], download
+    )
+    class_file = folder / _STL10_CLASS_NAMES
+    target_names = np.array(
+        [line.strip() for line in class_file.read_text().splitlines() if line.strip()]
+    )
+
+    # sizes and labels are checked before the images are read
+    image_bytes = int(np.prod(_STL10_IMAGE))
+    counts, targets = [], []
+    for part in parts:
+        x_path = folder / _STL10_FILES[part][0]
+        size = x_path.stat().st_size
+        if size % image_bytes:
+            raise ValueError(
+                f"{x_path} holds {size} bytes, not a whole number of 3x96x96 "
+                f"images ({image_bytes} bytes each); it is truncated or not "
+                "STL-10."
+            )
+        counts.append(size // image_bytes)
+        if _STL10_FILES[part][1] is None:
+            targets.append(np.full(counts[-1], _UNLABELLED, dtype=np.int64))
+            continue
+        y_path = folder / _STL10_FILES[part][1]
+        labels = np.fromfile(y_path, dtype=np.uint8)
+        if len(labels) != counts[-1]:
+            raise ValueError(
+                f"{x_path} holds {counts[-1]} images but {y_path} holds "
+                f"{len(labels)} labels."
+            )
+        if labels.size and (labels.min() < 1 or labels.max() > len(target_names)):
+            raise ValueError(
+                f"{y_path} holds labels from {labels.min()} to {labels.max()}, "
+                f"outside 1-{len(target_names)} (the classes of {class_file})."
+            )
+        targets.append(labels.astype(np.int64) - 1)
+
+    data = np.empty((sum(counts), image_bytes), dtype=dtype)
+    start = 0
+    for part, count in zip(parts, counts):
+        _read_stl10_images(folder / _STL10_FILES[part][0], data[start : start + count])
+        start += count
+    target = np.concatenate(targets)
+    if return_X_y:
+        return data, target
+    return Bunch(
+        data=data,
+        target=target,
+        images=_channels_last(data, _STL10_IMAGE),
+        image_shape=_STL10_IMAGE,
+        target_names=target_names,
+        DESCR=_STL10_DESCR,
     )

@@ -311,10 +311,10 @@ def test_fetch_checksum_mismatch(tmp_path, mirror):
     destination = tmp_path / "dest"
     name = "t10k-labels-idx1-ubyte.gz"
     with pytest.raises(OSError, match=f"Checksum mismatch for .*{name}: MD5"):
-        ds._fetch_idx_files(destination, source.as_uri(), {name: "0" * 32})
+        ds._fetch_files(destination, source.as_uri(), {name: "0" * 32})
     assert list(destination.iterdir()) == []  # nothing kept, no temp file
 
-    ds._fetch_idx_files(destination, source.as_uri() + "/", {name: checksums[name]})
+    ds._fetch_files(destination, source.as_uri() + "/", {name: checksums[name]})
     assert md5(destination / name) == checksums[name]
 
 
@@ -332,7 +332,7 @@ def test_download_with_published_checksums_rejects_other_files(
 def test_fetch_missing_remote_file(tmp_path, mirror):
     source, _, _ = mirror
     with pytest.raises(OSError):
-        ds._fetch_idx_files(tmp_path / "dest", source.as_uri(), {"absent.gz": "0"})
+        ds._fetch_files(tmp_path / "dest", source.as_uri(), {"absent.gz": "0"})
     assert list((tmp_path / "dest").iterdir()) == []
 
 
