@@ -10,7 +10,8 @@ from sklearn.mixture import GaussianMixture
 
 from .cluster import SphericalKMeans
 
-INIT_STRATEGIES = ("kmeans", "spherical-kmeans", "gmm", "random", "umap")
+INIT_STRATEGIES = ("umap", "kmeans", "spherical-kmeans", "gmm", "random")
+UMAP_REQUIREMENT = ">=0.5.5,<0.6"  # as in pyproject.toml's dependencies
 
 
 def _member_means(Z, labels, n_clusters, rng):
@@ -19,6 +20,35 @@ def _member_means(Z, labels, n_clusters, rng):
         members = Z[labels == k]
         centers[k] = members.mean(axis=0) if len(members) else Z[rng.randint(len(Z))]
     return centers
+
+
+def initial_clustering(Z, n_clusters, init, n_init, random_state):
+    """Initial centres, labels and (for ``'umap'``) target of the embedding ``Z``.
+
+    ``'umap'`` returns the Gaussian mixture's partition itself: its labels and
+    its posterior probabilities, which DEC's self-training takes as its first
+    target distribution. Its clusters need not be convex in ``Z``, so the
+    nearest centre (their member means) would reassign many samples. Every
+    other strategy returns ``target=None`` and the nearest-centre labels.
+
+    Returns
+    -------
+    centers : ndarray of float64, shape (n_clusters, n_components)
+    labels : ndarray of int64, shape (n_samples,)
+    target : ndarray of float64, shape (n_samples, n_clusters), or None
+    """
+    Z = np.asarray(Z, dtype=np.float64)
+    if isinstance(init, str) and init == "umap":
+        labels, target = _umap_gmm_partition(Z, n_clusters, n_init, random_state)
+        return _member_means(Z, labels, n_clusters, random_state), labels, target
+    centers = initial_centers(Z, n_clusters, init, n_init, random_state)
+    return centers, nearest_center(Z, centers), None
+
+
+def nearest_center(Z, centers):
+    """Index of the nearest centre (squared Euclidean distance) of each row."""
+    sq = (Z**2).sum(1)[:, None] - 2 * Z @ centers.T + (centers**2).sum(1)[None, :]
+    return sq.argmin(axis=1)
 
 
 def initial_centers(Z, n_clusters, init, n_init, random_state):
@@ -63,18 +93,21 @@ def initial_centers(Z, n_clusters, init, n_init, random_state):
     if init == "random":
         return Z[random_state.choice(len(Z), n_clusters, replace=False)].copy()
     if init == "umap":
-        labels = _umap_gmm_labels(Z, n_clusters, n_init, random_state)
+        labels, _ = _umap_gmm_partition(Z, n_clusters, n_init, random_state)
         return _member_means(Z, labels, n_clusters, random_state)
     raise ValueError(f"Unknown init {init!r}; expected one of {INIT_STRATEGIES}.")
 
 
-def _umap_gmm_labels(Z, n_clusters, n_init, random_state):
+def _umap_gmm_partition(Z, n_clusters, n_init, random_state):
+    """Labels and posteriors of a Gaussian mixture on a UMAP projection of
+    ``Z`` (N2D's manifold step: 20 neighbours, ``min_dist=0``)."""
     try:
         import umap
-    except ImportError as exc:
+    except ImportError as exc:  # a dependency of skdec: a broken installation
         raise ImportError(
-            "init='umap' needs the optional dependency umap-learn; install it "
-            "with: pip install 'skdec[umap]'"
+            "init='umap' needs umap-learn, a dependency of skdec that could not "
+            f"be imported ({exc}); reinstall it with: pip install 'umap-learn"
+            f"{UMAP_REQUIREMENT}', or choose another init such as 'kmeans'."
         ) from exc
     seed = int(random_state.randint(np.iinfo(np.int32).max))
     with warnings.catch_warnings():
@@ -87,4 +120,5 @@ def _umap_gmm_labels(Z, n_clusters, n_init, random_state):
             random_state=seed,
         ).fit_transform(Z)
     gmm = GaussianMixture(n_clusters, n_init=n_init, random_state=seed)
-    return gmm.fit_predict(projection)
+    labels = gmm.fit_predict(projection)
+    return labels, gmm.predict_proba(projection)

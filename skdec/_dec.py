@@ -15,7 +15,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
 from ._base import BaseDeepClusterer
-from ._centers import INIT_STRATEGIES, initial_centers
+from ._centers import INIT_STRATEGIES, initial_clustering
 from ._pretrain import (
     OPTIMIZERS,
     optimizer_kwargs,
@@ -100,22 +100,24 @@ def _reconstruction_error(autoencoder, X, device, batch_size=4096):
     return total / X.numel()
 
 
-def _nearest_center(Z, centers):
-    sq = (Z**2).sum(1)[:, None] - 2 * Z @ centers.T + (centers**2).sum(1)[None, :]
-    return sq.argmin(axis=1)
-
-
 class DECClusterer(BaseDeepClusterer):
     """Deep Embedded Clustering (DEC).
 
-    An autoencoder is pretrained to reconstruct the data; k-means (or another
-    ``init`` strategy) on its embedding gives the initial centres; then the
-    encoder and the centres are trained together to minimise ``KL(P || Q)``,
-    where ``Q`` is the Student's t soft assignment of the embedded samples to
-    the centres and ``P`` the sharpened target distribution, recomputed on the
-    whole data set every ``update_interval`` iterations (Xie et al., 2016).
-    With ``gamma > 0`` the reconstruction loss is kept during clustering (IDEC,
-    Guo et al., 2017).
+    An autoencoder is pretrained to reconstruct the data; a start partition
+    of its embedding gives the initial centres (by default a Gaussian mixture
+    on a UMAP projection of the embedding, as in N2D, whose partition is also
+    DEC's first target); then the encoder and the centres are trained together
+    to minimise ``KL(P || Q)``, where ``Q`` is the Student's t soft assignment
+    of the embedded samples to the centres and ``P`` the sharpened target
+    distribution, recomputed on the whole data set every ``update_interval``
+    iterations (Xie et al., 2016). With ``gamma > 0`` the reconstruction loss
+    is kept during clustering (IDEC, Guo et al., 2017). With ``image_shape``
+    the training batches are augmented (DEC-DA, Guo et al., 2018).
+
+    The defaults are the most accurate recipe measured (docs/benchmarks.rst);
+    the paper's algorithm is ``init='kmeans', augment=False,
+    collapse_share=None`` with ``pretrain='layerwise'`` for its pretraining
+    (see the user guide, "The published DEC").
 
     Parameters
     ----------
@@ -169,13 +171,20 @@ class DECClusterer(BaseDeepClusterer):
         Fashion-MNIST 512 pretrained in 13% less time than 256 (61-65% of
         the bfloat16 matmul roofline instead of 54-55%) and scored 0.560 against
         0.568 ACC over six seeds, equal within the spread (docs/benchmarks.rst).
-    init : {'kmeans', 'spherical-kmeans', 'gmm', 'random', 'umap'} or ndarray, \
-            default='kmeans'
-        How the initial centres are found on the embedding: k-means, k-means
+    init : {'umap', 'kmeans', 'spherical-kmeans', 'gmm', 'random'} or ndarray, \
+            default='umap'
+        How the clustering stage starts. 'umap' (N2D's manifold step,
+        McConville et al. 2020): a Gaussian mixture (``n_init`` restarts) on a
+        UMAP projection of the embedding (as many dimensions as clusters, at
+        most the embedding's; 20 neighbours, ``min_dist=0``); the centres
+        are its clusters' means and its posterior probabilities are the first
+        target distribution, held until the encoder reproduces the partition
+        (its clusters need not be convex in the embedding, so the nearest
+        centre alone would lose much of it).
+        The others start from centres alone: k-means (the paper's), k-means
         with cosine similarity (centres are the clusters' means), a Gaussian
-        mixture, random samples, or a Gaussian mixture on a UMAP projection of
-        the embedding (N2D; needs ``pip install 'skdec[umap]'``). An array of
-        shape ``(n_clusters, n_components)`` is used as given.
+        mixture, or random samples. An array of shape
+        ``(n_clusters, n_components)`` is used as given.
     n_init : int, default=20
         Restarts of k-means / spherical k-means / the Gaussian mixture.
     alpha : float, default=1.0
@@ -211,14 +220,17 @@ class DECClusterer(BaseDeepClusterer):
         The loss is ``KL(P || Q) + gamma * MSE``. IDEC's published setting,
         ``MSE + 0.1 * KL(P || Q)``, is the same objective up to scale as
         ``gamma=10``.
-    augment : bool, default=False
+    augment : bool or 'auto', default='auto'
         Randomly shift (up to 10% of the image size) and rotate (up to 10
         degrees) each training batch, in pretraining and clustering, as in
         DEC-DA (Guo et al., 2018). The target distribution is computed on the
-        clean data. Needs ``image_shape``.
+        clean data. Needs ``image_shape``; 'auto' augments exactly when
+        ``image_shape`` is given.
     image_shape : tuple of int, default=None
-        ``(height, width)`` or ``(channels, height, width)`` of one sample, for
-        ``augment=True``; the rows of ``X`` are these images flattened.
+        ``(height, width)`` or ``(channels, height, width)`` of one sample:
+        the one switch that says the rows of ``X`` are images (flattened in
+        that order). Never guessed from the number of features. The loaders
+        of :mod:`skdec.datasets` and the command line pass it.
     batch_size : int, default=256
     precision : {'auto', 'float32', 'bfloat16'}, default='auto'
         Arithmetic of the training steps. 'bfloat16' runs each training
@@ -247,8 +259,9 @@ class DECClusterer(BaseDeepClusterer):
     labels_ : ndarray of shape (n_samples,)
         Cluster of each training sample.
     init_labels_ : ndarray of shape (n_samples,)
-        Clusters of the training samples under the initial centres, before
-        self-training (for ``init='kmeans'``: autoencoder + k-means).
+        Clusters of the training samples at the start of the clustering
+        stage: the start partition for ``init='umap'``, the nearest initial
+        centre otherwise (for ``init='kmeans'``: autoencoder + k-means).
     n_iter_ : int
         Clustering iterations run.
     n_features_in_ : int
@@ -261,7 +274,9 @@ class DECClusterer(BaseDeepClusterer):
         ``largest_cluster`` (share of the samples in the largest cluster),
         ``smallest_kept`` (lowest share of a cluster's initial members it still
         holds), ``rolled_back`` (a collapse was found and undone; see
-        ``collapse_share``) and ``lr`` (learning rate from then on). A
+        ``collapse_share``), ``lr`` (learning rate from then on) and
+        ``start_target`` (the start partition of ``init='umap'`` was still the
+        target from then on, not yet recomputed from ``Q``). A
         :class:`DegenerateClusteringWarning` is issued when training ends with
         an empty cluster or with one cluster holding over 80% of the samples.
     converged_ : bool
@@ -334,7 +349,7 @@ class DECClusterer(BaseDeepClusterer):
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "collapse_share": [Interval(Real, 0, 1, closed="right"), None],
         "gamma": [Interval(Real, 0, None, closed="left")],
-        "augment": ["boolean"],
+        "augment": ["boolean", StrOptions({"auto"})],
         "image_shape": ["array-like", None],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "pretrain_batch_size": [Interval(Integral, 1, None, closed="left"), None],
@@ -360,7 +375,7 @@ class DECClusterer(BaseDeepClusterer):
         pretrain_optimizer="adam",
         pretrain_lr=1e-3,
         pretrain_batch_size=None,
-        init="kmeans",
+        init="umap",
         n_init=20,
         alpha=1.0,
         optimizer="sgd",
@@ -371,7 +386,7 @@ class DECClusterer(BaseDeepClusterer):
         max_iter=2000,
         collapse_share=0.5,
         gamma=0.0,
-        augment=False,
+        augment="auto",
         image_shape=None,
         batch_size=256,
         precision="auto",
@@ -449,19 +464,32 @@ class DECClusterer(BaseDeepClusterer):
                     f"{self.hidden_dims!r}."
                 )
 
-    def _build_augmenter(self, n_features):
-        if not self.augment:
-            return None
+    def _image_shape(self, n_features):
+        """``image_shape`` as a tuple checked against ``n_features``, or None."""
         if self.image_shape is None:
-            raise ValueError(
-                "augment=True needs image_shape, the (height, width) or "
-                "(channels, height, width) of one sample."
-            )
+            return None
         shape = tuple(int(s) for s in np.ravel(self.image_shape))
+        if len(shape) not in (2, 3) or min(shape) < 1:
+            raise ValueError(
+                "image_shape must be (height, width) or (channels, height, width) "
+                f"of positive ints, got {self.image_shape!r}."
+            )
         if int(np.prod(shape)) != n_features:
             raise ValueError(
                 f"image_shape {shape} holds {int(np.prod(shape))} values but X has "
                 f"{n_features} features."
+            )
+        return shape
+
+    def _build_augmenter(self, n_features):
+        shape = self._image_shape(n_features)
+        augment = shape is not None if self.augment == "auto" else self.augment
+        if not augment:
+            return None
+        if shape is None:
+            raise ValueError(
+                "augment=True needs image_shape, the (height, width) or "
+                "(channels, height, width) of one sample."
             )
         size = min(shape[-2:])
         return RandomShiftRotate(shape, max_shift=0.1 * size, max_rotation=10.0)
@@ -547,8 +575,9 @@ class DECClusterer(BaseDeepClusterer):
                 )
             if not np.isfinite(init).all():
                 raise ValueError("init array contains NaN or infinity.")
-        centers = initial_centers(Z, self.n_clusters, init, self.n_init, rng)
-        self.init_labels_ = _nearest_center(Z, centers)
+        centers, self.init_labels_, start_target = initial_clustering(
+            Z, self.n_clusters, init, self.n_init, rng
+        )
         timings["init"] = time.perf_counter() - t0
         if verbose:
             how = self.init if isinstance(self.init, str) else "array"
@@ -564,7 +593,9 @@ class DECClusterer(BaseDeepClusterer):
             torch.as_tensor(centers, dtype=torch.float32),
         )
         module = DECModule(encoder, layer, decoder if self.gamma > 0 else None)
-        net, callback = self._dec_net(module, len(X), self.max_iter, self._augmenter)
+        net, callback = self._dec_net(
+            module, len(X), self.max_iter, self._augmenter, start_target
+        )
         net.fit(X, np.arange(X.shape[0]))
         timings["cluster"] = time.perf_counter() - t0
 
@@ -592,14 +623,16 @@ class DECClusterer(BaseDeepClusterer):
                 flush=True,
             )
 
-    def _dec_net(self, module, n_samples, max_iter, augmenter=None):
+    def _dec_net(self, module, n_samples, max_iter, augmenter=None, start=None):
         """A DECNet and its target-update callback, set by this model's
-        clustering hyperparameters (shared by ``fit`` and cluster surgery)."""
+        clustering hyperparameters (shared by ``fit`` and cluster surgery);
+        ``start`` is a start partition's posteriors, held as the first target."""
         callback = TargetDistributionUpdate(
             update_interval=self.update_interval,
             tol=self.tol,
             max_iter=max_iter,
             collapse_share=self.collapse_share,
+            initial_target=None if start is None else torch.as_tensor(start),
             verbose=int(self.verbose),
         )
         net = DECNet(

@@ -311,11 +311,53 @@ def test_augmentation_on_images(fast_dec_params):
     assert adjusted_rand_score(y, dec.labels_) == 1.0
 
 
+def test_augment_auto_follows_image_shape(blobs, fast_dec_params):
+    X, _ = blobs
+    params = dict(fast_dec_params, max_iter=0, pretrain_epochs=1)
+    assert DECClusterer().augment == "auto"
+    plain = DECClusterer(4, random_state=0, **params).fit(X)
+    assert plain.pretrain_nets_[0].augmenter is None
+    images = DECClusterer(4, image_shape=(2, 5), random_state=0, **params).fit(X)
+    assert images.pretrain_nets_[0].augmenter.image_shape == (1, 2, 5)
+    off = DECClusterer(4, image_shape=(2, 5), augment=False, random_state=0, **params)
+    assert off.fit(X).pretrain_nets_[0].augmenter is None
+
+
+def test_published_dec_recipe(blobs, fast_dec_params):
+    # the paper's algorithm, one documented setting away from the defaults:
+    # layer-wise denoising pretraining, k-means centres, the sharpened target
+    # from the first update, SGD, no augmentation and no collapse guard
+    X, y = blobs
+    params = dict(fast_dec_params, hidden_dims=(16, 8), layerwise_epochs=5)
+    paper = DECClusterer(
+        4,
+        pretrain="layerwise",
+        init="kmeans",
+        augment=False,
+        collapse_share=None,
+        random_state=0,
+        **params,
+    ).fit(X)
+    # the self-training hyperparameters the defaults share with the paper
+    default = DECClusterer().get_params()
+    published = dict(optimizer="sgd", lr=0.01, momentum=0.9, update_interval=140)
+    published.update(tol=1e-3, alpha=1.0, n_init=20, corruption=0.2, gamma=0.0)
+    assert {k: default[k] for k in published} == published
+    assert len(paper.pretrain_nets_) == 3 + 1  # layer pairs, then fine-tuning
+    assert not any(h["start_target"] for h in paper.history_)
+    assert not any(h["rolled_back"] for h in paper.history_)
+    assert paper.pretrain_nets_[-1].augmenter is None
+    assert adjusted_rand_score(y, paper.labels_) > 0.5
+
+
 @pytest.mark.parametrize(
     "params, message",
     [
         ({"augment": True}, "augment=True needs image_shape"),
         ({"augment": True, "image_shape": (3, 3)}, r"holds 9 values but X has 10"),
+        ({"image_shape": (3, 3)}, r"holds 9 values but X has 10"),
+        ({"image_shape": (10,)}, r"image_shape must be \(height, width\)"),
+        ({"augment": "yes"}, "augment"),
     ],
 )
 def test_augmentation_errors(blobs, params, message):
@@ -348,24 +390,75 @@ def test_degenerate_clustering_warns(fast_dec_params):
 
     rng = np.random.RandomState(0)
     X = np.vstack([np.full((290, 10), 0.5), rng.rand(10, 10)]).astype(np.float32)
-    dec = DECClusterer(3, random_state=0, **fast_dec_params)
+    # k-means: UMAP spreads identical points apart and its partition splits them
+    dec = DECClusterer(3, init="kmeans", random_state=0, **fast_dec_params)
     with pytest.warns(DegenerateClusteringWarning, match="largest cluster holds"):
         dec.fit(X)  # 290 identical samples must share one cluster
     assert max(h["largest_cluster"] for h in dec.history_) > 0.8
 
 
 def test_umap_init(blobs, fast_dec_params):
-    pytest.importorskip("umap")
     X, y = blobs
     dec = DECClusterer(4, init="umap", random_state=0, **fast_dec_params).fit(X)
+    assert adjusted_rand_score(y, dec.init_labels_) == 1.0
     assert adjusted_rand_score(y, dec.labels_) == 1.0
+    np.testing.assert_array_equal(dec.labels_, dec.predict(X))
+    # the start partition was the first target, held until the net reproduced it
+    assert dec.history_[0]["start_target"]
+    assert not dec.history_[-1]["start_target"]
 
 
-def test_umap_init_without_umap_names_the_extra(blobs, fast_dec_params, monkeypatch):
+def test_umap_is_the_default_init():
+    assert DECClusterer().init == "umap"
+
+
+def test_umap_start_keeps_a_non_convex_partition(fast_dec_params):
+    # two rings around one centre: their member means nearly coincide, so the
+    # nearest-centre partition of the means would split the rings in half; the
+    # start partition (held as the target) must survive the clustering stage
+    from skdec.net import TargetDistributionUpdate
+
+    rng = np.random.RandomState(0)
+    angle = rng.uniform(0, 2 * np.pi, 400)
+    radius = np.r_[np.full(200, 1.0), np.full(200, 3.0)] + rng.normal(0, 0.05, 400)
+    X = np.c_[radius * np.cos(angle), radius * np.sin(angle)].astype(np.float32)
+    rings = np.r_[np.zeros(200, int), np.ones(200, int)]
+    target = np.eye(2)[rings]
+    import torch
+
+    from skdec.net import DECNet
+    from skdec.nn import ClusteringLayer, DECModule
+
+    torch.manual_seed(0)
+    encoder = torch.nn.Sequential(
+        torch.nn.Linear(2, 32), torch.nn.ReLU(), torch.nn.Linear(32, 2)
+    )
+    centers = torch.tensor([X[rings == k].mean(0) for k in (0, 1)])
+    callback = TargetDistributionUpdate(
+        update_interval=20, tol=1e-3, max_iter=600, initial_target=target
+    )
+    net = DECNet(
+        DECModule(encoder, ClusteringLayer(2, 2, 1.0, centers)),
+        lr=1e-2,
+        optimizer=torch.optim.Adam,
+        batch_size=64,
+        max_epochs=200,
+        callbacks=[("target", callback)],
+        verbose=0,
+    )
+    net.fit(X, np.arange(len(X)))
+    assert callback.updates_[0]["start_target"]
+    agree = adjusted_rand_score(rings, callback.labels_.numpy())
+    assert agree > 0.9  # the nearest-mean partition of the rings scores ~0
+    held = [r["start_target"] for r in callback.updates_]
+    assert held[0] and held == sorted(held, reverse=True)  # held, then released
+
+
+def test_umap_init_without_umap_names_the_package(blobs, fast_dec_params, monkeypatch):
     import sys
 
     monkeypatch.setitem(sys.modules, "umap", None)  # makes `import umap` fail
-    with pytest.raises(ImportError, match=r"pip install 'skdec\[umap\]'"):
+    with pytest.raises(ImportError, match=r"pip install 'umap-learn>=0\.5\.5"):
         DECClusterer(4, init="umap", **fast_dec_params).fit(blobs[0])
 
 
@@ -405,7 +498,7 @@ def test_collapse_beyond_max_recoveries_ends_training(fast_dec_params):
     # collapse_share=1 counts any lost member as a collapse: after 3 halvings
     # training must end at the last state whose clusters kept every member
     X = np.random.RandomState(0).rand(300, 10).astype(np.float32)
-    params = dict(fast_dec_params, lr=0.1, max_iter=400)
+    params = dict(fast_dec_params, lr=0.1, max_iter=400, init="kmeans")
     dec = DECClusterer(4, collapse_share=1.0, random_state=0, **params)
     with pytest.warns(ClusterCollapseWarning, match="training ends there"):
         dec.fit(X)
@@ -464,7 +557,9 @@ def test_collapse_at_the_closing_update_ends_without_halving(fast_dec_params):
     # record at iteration 30 finds a collapse; training is over, so the model
     # is restored and the learning rate is left as it was
     X = np.random.RandomState(0).rand(300, 10).astype(np.float32)
-    params = dict(fast_dec_params, lr=0.1, max_iter=30, update_interval=20)
+    params = dict(
+        fast_dec_params, lr=0.1, max_iter=30, update_interval=20, init="kmeans"
+    )
     dec = DECClusterer(4, collapse_share=1.0, random_state=0, **params)
     with pytest.warns(ClusterCollapseWarning, match="training ends there"):
         dec.fit(X)

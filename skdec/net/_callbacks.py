@@ -74,6 +74,17 @@ class TargetDistributionUpdate(Callback):
     last state that passed the check. Clusters that start with no members are
     exempt (they can only gain).
 
+    Start partition: with ``initial_target`` (the posteriors of a partition
+    found before training, for instance a Gaussian mixture on a UMAP
+    projection), the first target is that partition instead of the sharpened
+    soft assignment, its hard labels are the initial labels, and it is held
+    (not recomputed) until the net reproduces it: until the share of samples
+    whose label agrees with the partition rises by less than ``tol`` between
+    two updates. From then on the target is recomputed from ``Q`` as usual.
+    Without this, a partition whose clusters are not convex in the embedding
+    would be replaced by its centres' nearest-centre partition and lose much
+    of its accuracy.
+
     A cluster left without members (possible when collapse recovery is off or
     the cluster started empty) is re-seeded on the embedding of the
     worst-fitting sample (the lowest largest soft assignment) and an
@@ -91,6 +102,8 @@ class TargetDistributionUpdate(Callback):
         membership counts as collapsed; None turns collapse recovery off.
     max_recoveries : int, default=3
         Roll-backs allowed before a collapse ends training.
+    initial_target : Tensor of shape (n_samples, n_clusters), default=None
+        Start partition held as the target until the net reproduces it.
     verbose : int, default=0
         Print one line per update when positive.
 
@@ -105,7 +118,8 @@ class TargetDistributionUpdate(Callback):
         ``smallest_kept`` (the lowest ratio of a cluster's members to its
         initial members), ``rolled_back`` (whether this update found a collapse
         and restored the previous state; its ``delta_label`` is NaN) and ``lr``
-        (the learning rate from this update on).
+        (the learning rate from this update on), ``start_target`` (whether the
+        start partition was the target from this update on).
     n_recoveries_ : int
         Roll-backs done.
     converged_ : bool
@@ -122,6 +136,7 @@ class TargetDistributionUpdate(Callback):
         batch_size=4096,
         collapse_share=0.5,
         max_recoveries=3,
+        initial_target=None,
         verbose=0,
     ):
         self.update_interval = update_interval
@@ -130,6 +145,7 @@ class TargetDistributionUpdate(Callback):
         self.batch_size = batch_size
         self.collapse_share = collapse_share
         self.max_recoveries = max_recoveries
+        self.initial_target = initial_target
         self.verbose = verbose
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
@@ -142,6 +158,11 @@ class TargetDistributionUpdate(Callback):
         self._initial_counts = None
         self._snapshot = None
         self._losses = []
+        self._start = None
+        if self.initial_target is not None:
+            target = torch.as_tensor(self.initial_target, dtype=torch.float32)
+            # the partition, its labels, and the share of them the net agrees with
+            self._start = [target, target.argmax(dim=1), None]
         self._update(net)
 
     def on_batch_begin(self, net, batch=None, training=False, **kwargs):
@@ -178,7 +199,13 @@ class TargetDistributionUpdate(Callback):
         n_clusters = layer.centers.shape[0]
         z = embed(module.encoder, self.X_, self.batch_size, net.device)
         q = layer(z)
-        labels = q.argmax(dim=1)
+        labels = own_labels = q.argmax(dim=1)
+        if self._start is not None and self.labels_ is None:
+            # the partition's own labels; the untrained net's agreement with
+            # them is the baseline that distilling must raise
+            start_labels = self._start[1].to(labels.device)
+            self._start[2] = (labels == start_labels).float().mean().item()
+            labels = start_labels
         counts = torch.bincount(labels, minlength=n_clusters)
         if self._initial_counts is None:
             self._initial_counts = counts
@@ -192,24 +219,42 @@ class TargetDistributionUpdate(Callback):
         n_reseeded = self._reseed_empty(layer, z, q, counts)
         if n_reseeded:
             q = layer(z)
-            labels = q.argmax(dim=1)
+            labels = own_labels = q.argmax(dim=1)
             counts = torch.bincount(labels, minlength=n_clusters)
-        net.target_ = target_distribution(q)
         if self.labels_ is None:
             delta = math.nan
+            held = self._start is not None  # the partition's first update
         else:
             delta = (labels != self.labels_).float().mean().item()
+            held = self._start is not None and not self._release(labels)
         self.labels_ = labels
-        self._record(net, loss, delta, n_reseeded, counts, kept, False)
+        if held:
+            net.target_ = self._start[0].to(q.device)
+        else:
+            net.target_ = target_distribution(q)
+        self._record(net, loss, delta, n_reseeded, counts, kept, False, held)
+        if held and not final:
+            delta = math.inf  # not converged while the partition is distilled
         if self.collapse_share is not None:
             self._snapshot = (
                 {k: v.clone() for k, v in module.state_dict().items()},
                 net.target_,
-                labels,
+                own_labels,  # the net's, also where the partition's are compared
                 counts,
                 self.iteration_,
             )
         return delta
+
+    def _release(self, labels) -> bool:
+        """Whether the start partition is released: the share of labels that
+        agree with it rose by less than ``tol`` since the previous update."""
+        target, start_labels, agreed = self._start
+        agree = (labels == start_labels.to(labels.device)).float().mean().item()
+        self._start[2] = agree
+        if agree - agreed < self.tol or self.iteration_ >= self.max_iter // 2:
+            self._start = None
+            return True
+        return False
 
     def _kept(self, counts) -> float:
         """The lowest ratio of a cluster's members to its initial members."""
@@ -242,10 +287,11 @@ class TargetDistributionUpdate(Callback):
             stacklevel=2,
         )
         # no label change is defined for an update that was undone
-        self._record(net, loss, math.nan, 0, counts, kept, True)
+        held = self._start is not None
+        self._record(net, loss, math.nan, 0, counts, kept, True, held)
         return None if stop else math.inf
 
-    def _record(self, net, loss, delta, n_reseeded, counts, kept, rolled_back):
+    def _record(self, net, loss, delta, n_reseeded, counts, kept, rolled_back, held):
         self.updates_.append(
             {
                 "iteration": self.iteration_,
@@ -256,10 +302,12 @@ class TargetDistributionUpdate(Callback):
                 "smallest_kept": kept,
                 "rolled_back": rolled_back,
                 "lr": net.optimizer_.param_groups[0]["lr"],
+                "start_target": held,
             }
         )
         if self.verbose > 0:
             note = "  (collapse: rolled back)" if rolled_back else ""
+            note += "  (target: start partition)" if held else ""
             print(
                 f"[DEC] iteration {self.iteration_:6d}  loss {loss:.5f}  "
                 f"label change {delta:.4f}{note}",
