@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._centers import INIT_STRATEGIES
+
 DATASETS = ("digits", "fashion-mnist", "mnist")
 
 
@@ -50,21 +52,23 @@ def _read_table(path: Path, label_column: str | None):
 
 
 def load_input(args):
-    """Return ``(X, y, name)`` for the command-line arguments."""
+    """Return ``(X, y, name, image_shape)`` for the command-line arguments;
+    ``image_shape`` is a built-in data set's, None for a user's file."""
     from . import datasets
 
     if args.data is not None:
         X, y = _read_table(Path(args.data), args.label_column)
-        return X, y, Path(args.data).stem
+        return X, y, Path(args.data).stem, None
     if args.dataset == "digits":
         X, y = datasets.load_digits(return_X_y=True)
-    elif args.dataset == "fashion-mnist":
+        return X, y, args.dataset, (8, 8)
+    if args.dataset == "fashion-mnist":
         X, y = datasets.load_fashion_mnist(args.data_dir, return_X_y=True)
     else:
         if args.data_dir is None:
             raise ValueError("--dataset mnist needs --data-dir DIR (IDX files).")
         X, y = datasets.load_mnist(args.data_dir, return_X_y=True)
-    return X, y, args.dataset
+    return X, y, args.dataset, (28, 28)
 
 
 def _save_figure(model, X, labels, out: Path, title: str):
@@ -88,7 +92,9 @@ def cluster(args) -> dict:
     from . import DECClusterer
     from .metrics import clustering_report
 
-    X, y, name = load_input(args)
+    X, y, name, image_shape = load_input(args)
+    if args.image_shape is None and not args.no_image_shape:
+        args.image_shape = image_shape
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     n_clusters = args.n_clusters
@@ -108,6 +114,7 @@ def cluster(args) -> dict:
         "init",
         "batch_size",
         "precision",
+        "image_shape",
     ):
         value = getattr(args, key)
         if value is not None:
@@ -196,7 +203,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-iter", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--gamma", type=float, help="IDEC reconstruction weight")
-    p.add_argument("--init", choices=("kmeans", "spherical-kmeans", "gmm", "random"))
+    p.add_argument(
+        "--init",
+        choices=INIT_STRATEGIES,
+        help="start of the clustering stage (default umap: UMAP + Gaussian mixture)",
+    )
+    p.add_argument(
+        "--image-shape",
+        type=_int_tuple,
+        metavar="H,W or C,H,W",
+        help="the rows are images of this shape (turns on augmentation); "
+        "the built-in data sets pass theirs unless --no-image-shape",
+    )
+    p.add_argument(
+        "--no-image-shape",
+        action="store_true",
+        help="treat the rows of a built-in data set as plain feature vectors",
+    )
     p.add_argument(
         "--precision",
         choices=("auto", "float32", "bfloat16"),
