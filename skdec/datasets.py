@@ -338,7 +338,7 @@ def _read_images_and_labels(folder, subset, flatten):
     images = np.concatenate(images).astype(np.float32)
     images /= 255
     data = images.reshape(images.shape[0], -1) if flatten else images
-    return data, np.concatenate(labels).astype(np.int64)
+    return data, np.concatenate(labels).astype(np.int64), (1, *images.shape[1:])
 
 
 def _load_idx_dataset(
@@ -378,10 +378,16 @@ def _load_idx_dataset(
             "holding the four IDX files."
         )
 
-    data, target = _read_images_and_labels(folder, subset, flatten)
+    data, target, image_shape = _read_images_and_labels(folder, subset, flatten)
     if return_X_y:
         return data, target
-    return Bunch(data=data, target=target, target_names=target_names, DESCR=descr)
+    return Bunch(
+        data=data,
+        target=target,
+        target_names=target_names,
+        image_shape=image_shape,
+        DESCR=descr,
+    )
 
 
 def _data_home():
@@ -420,6 +426,7 @@ def load_mnist(path, subset="all", *, return_X_y=False, flatten=True, download=F
     -------
     data : :class:`~sklearn.utils.Bunch`
         With ``data`` (float32 in ``[0, 1]``), ``target`` (int64 digits),
+        ``image_shape`` (``(1, 28, 28)``, for ``DECClusterer(image_shape=...)``),
         ``target_names`` and ``DESCR``.
 
     (data, target) : tuple if ``return_X_y`` is True
@@ -486,6 +493,7 @@ def load_fashion_mnist(
     -------
     data : :class:`~sklearn.utils.Bunch`
         With ``data`` (float32 in ``[0, 1]``), ``target`` (int64 in 0-9),
+        ``image_shape`` (``(1, 28, 28)``, for ``DECClusterer(image_shape=...)``),
         ``target_names`` (the article classes) and ``DESCR``.
 
     (data, target) : tuple if ``return_X_y`` is True
@@ -534,6 +542,7 @@ def load_digits(*, return_X_y=False):
     -------
     data : :class:`~sklearn.utils.Bunch`
         With ``data`` (float32, shape (1797, 64)), ``target`` (int64),
+        ``image_shape`` (``(1, 8, 8)``, for ``DECClusterer(image_shape=...)``),
         ``images`` (float32, shape (1797, 8, 8)), ``target_names``,
         ``feature_names`` and ``DESCR``.
 
@@ -558,6 +567,7 @@ def load_digits(*, return_X_y=False):
         data=data,
         target=target,
         images=digits.images.astype(np.float32) / 16,
+        image_shape=(1, 8, 8),
         target_names=digits.target_names,
         feature_names=digits.feature_names,
         DESCR="Pixels scaled to [0, 1] (divided by 16) as float32.\n\n" + digits.DESCR,

@@ -162,8 +162,8 @@ def test_load_mnist_round_trip(tmp_path, compress):
     test_images, test_labels = arrays["test"]
 
     bunch = load_mnist(tmp_path)
-    assert set(bunch) == {"data", "target", "target_names", "DESCR"}
-    assert bunch.data.shape == (10, 784)
+    assert set(bunch) == {"data", "target", "target_names", "image_shape", "DESCR"}
+    assert bunch.data.shape == (10, 784) and bunch.image_shape == (1, 28, 28)
     assert bunch.data.dtype == np.float32
     assert bunch.target.dtype == np.int64
     assert bunch.data.min() == 0.0 and bunch.data.max() == 1.0
@@ -361,6 +361,7 @@ def test_load_digits():
     bunch = load_digits()
     assert bunch.data.shape == (1797, 64) and bunch.data.dtype == np.float32
     assert bunch.images.shape == (1797, 8, 8) and bunch.images.dtype == np.float32
+    assert bunch.image_shape == (1, 8, 8)
     assert bunch.target.dtype == np.int64
     assert bunch.data.min() == 0.0 and bunch.data.max() == 1.0
     assert_allclose(bunch.data, reference.data / 16, rtol=1e-6)
