@@ -3,12 +3,15 @@
 Methods (``--methods``):
 
 * ``skdec``      DECClusterer with its defaults, updated by ``--dec-params`` (JSON);
-                 also reports ``ae-kmeans``: the same run's labels before the DEC
-                 stage (autoencoder + k-means, no extra cost);
+                 also reports ``start``: the same run's labels before the DEC
+                 stage (`init_labels_`: the start partition, no extra cost);
 * ``kmeans``     sklearn KMeans on the raw data, n_init=10;
 * ``clustpy``    ClustPy's DEC (PyPI ``clustpy``) in its own virtual environment
                  (``--clustpy-python``, made by ``--setup-clustpy``); skipped with a
-                 message when that interpreter is missing.
+                 message when that interpreter is missing;
+* ``n2d``        ClustPy's N2D in the same environment, with UMAP as its manifold
+                 step (10 components, 20 neighbours, ``min_dist=0``), as
+                 ../shared/PEERS.md runs it.
 
 Each run is a separate process, so peak resident memory is per run. Per run and
 as mean +/- std over seeds it prints ACC, NMI, ARI, wall time (pretraining /
@@ -49,12 +52,22 @@ import json, resource, sys, time
 import numpy as np
 import torch
 torch.set_num_threads(int(sys.argv[4]))
-from clustpy.deep import DEC
 X = np.load(sys.argv[1]); n_clusters = int(sys.argv[2]); seed = int(sys.argv[3])
+method = sys.argv[6]
 t = time.perf_counter()
-model = DEC(n_clusters=n_clusters, random_state=seed).fit(X)
+if method == "clustpy":
+    from clustpy.deep import DEC
+    model = DEC(n_clusters=n_clusters, random_state=seed).fit(X)
+    labels = model.dec_labels_
+else:
+    import umap
+    from clustpy.deep import N2D
+    model = N2D(n_clusters=n_clusters, manifold_class=umap.UMAP,
+                manifold_params={"n_components": n_clusters, "n_neighbors": 20,
+                                 "min_dist": 0.0}, random_state=seed).fit(X)
+    labels = model.labels_
 seconds = time.perf_counter() - t
-np.save(sys.argv[5], np.asarray(model.dec_labels_))
+np.save(sys.argv[5], np.asarray(labels))
 print("RESULT " + json.dumps({"seconds": seconds,
       "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
@@ -65,10 +78,13 @@ def load(dataset, data_dir):
 
     if dataset == "digits":
         return datasets.load_digits(return_X_y=True)
-    if dataset == "fashion-mnist":
-        return datasets.load_fashion_mnist(data_dir, return_X_y=True)
-    if dataset == "mnist":
-        return datasets.load_mnist(data_dir, return_X_y=True)
+    if dataset.startswith(("fashion-mnist", "mnist")):
+        # fashion-mnist, fashion-mnist-test, fashion-mnist-train, mnist-test, ...
+        base, _, subset = dataset.partition("-mnist")
+        subset = subset.lstrip("-") or "all"
+        if base == "fashion":
+            return datasets.load_fashion_mnist(data_dir, subset, return_X_y=True)
+        return datasets.load_mnist(data_dir, subset, return_X_y=True)
     X = np.load(dataset)
     y_path = Path(dataset).with_name(Path(dataset).stem + "_labels.npy")
     return X, (np.load(y_path) if y_path.exists() else None)
@@ -150,7 +166,7 @@ def setup_clustpy(python):
     steps = [
         [sys.executable, "-m", "venv", str(venv)],
         [python, "-m", "pip", "install", "-q", "torch==2.14.1", "torchvision==0.29.1"],
-        [python, "-m", "pip", "install", "-q", "clustpy==0.0.3"],
+        [python, "-m", "pip", "install", "-q", "clustpy==0.0.3", "umap-learn"],
     ]
     for step in steps:
         print("setup:", " ".join(step), flush=True)
@@ -189,17 +205,16 @@ def summarise(rows):
             f"{fmt(s['ari']):>16}{fmt(s['seconds'], 1):>18}"
             f"{s['peak_rss_mb'][0] if s['peak_rss_mb'] else float('nan'):>10.0f}"
         )
-    if "skdec" in summary and "clustpy" in summary and summary["clustpy"]["acc"]:
-        a, b = summary["skdec"], summary["clustpy"]
+    a = summary.get("skdec")
+    for peer in ("clustpy", "n2d", "kmeans"):
+        b = summary.get(peer)
+        if a is None or b is None or not a["acc"] or not b["acc"]:
+            continue
         print(
-            f"\nskdec / ClustPy (same run, same machine): time ratio "
+            f"skdec / {peer} (same run, same machine): time ratio "
             f"{a['seconds'][0] / b['seconds'][0]:.2f}, ACC ratio "
-            f"{a['acc'][0] / b['acc'][0]:.3f}"
-        )
-    if "skdec" in summary and "kmeans" in summary:
-        print(
-            f"skdec / k-means ACC ratio "
-            f"{summary['skdec']['acc'][0] / summary['kmeans']['acc'][0]:.3f}"
+            f"{a['acc'][0] / b['acc'][0]:.3f}, NMI ratio "
+            f"{a['nmi'][0] / b['nmi'][0]:.3f}"
         )
     return summary
 
@@ -212,7 +227,9 @@ def main(argv=None):
         help="digits, fashion-mnist, mnist (with --data-dir) or a .npy",
     )
     p.add_argument("--data-dir")
-    p.add_argument("--methods", nargs="+", default=["skdec", "kmeans", "clustpy"])
+    p.add_argument(
+        "--methods", nargs="+", default=["skdec", "kmeans", "clustpy", "n2d"]
+    )
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--n-clusters", type=int, default=10)
     p.add_argument("--dec-params", default="{}", help="JSON DECClusterer params")
@@ -259,7 +276,7 @@ def main(argv=None):
         for seed in args.seeds:
             for method in args.methods:
                 labels_path = os.path.join(tmp, f"{method}-{seed}.npy")
-                if method == "clustpy":
+                if method in ("clustpy", "n2d"):
                     if not Path(args.clustpy_python).exists():
                         print(
                             f"clustpy: skipped, no interpreter at "
@@ -276,6 +293,7 @@ def main(argv=None):
                         str(seed),
                         str(args.threads),
                         labels_path,
+                        method,
                     ]
                 else:
                     cmd = [
@@ -322,7 +340,7 @@ def main(argv=None):
                     init = np.load(labels_path + ".init.npy")
                     ae = {
                         "dataset": name,
-                        "method": "ae-kmeans",
+                        "method": "start",
                         "seed": seed,
                         "seconds": t["pretrain"] + t["init"],
                         "peak_rss_mb": res["peak_rss_mb"],
