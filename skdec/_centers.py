@@ -114,7 +114,8 @@ def _umap_gmm_partition(Z, n_clusters, n_init, random_state):
         # a seeded UMAP runs on one thread and says so at every call
         warnings.filterwarnings("ignore", message="n_jobs value", category=UserWarning)
         projection = umap.UMAP(
-            n_components=min(n_clusters, Z.shape[1]),
+            # spectral initialisation needs fewer dimensions than samples - 1
+            n_components=max(1, min(n_clusters, Z.shape[1], len(Z) - 2)),
             n_neighbors=min(20, len(Z) - 1),
             min_dist=0.0,
             random_state=seed,

@@ -435,6 +435,11 @@ class DECClusterer(BaseDeepClusterer):
             raise ValueError(
                 f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}."
             )
+        if isinstance(self.init, str) and self.init == "umap" and n_samples < 3:
+            raise ValueError(
+                f"init='umap' needs at least 3 samples for UMAP's neighbour graph; "
+                f"got n_samples={n_samples}. Use init='kmeans' for so few."
+            )
         if self.pretrain is True:
             raise ValueError(
                 "pretrain=True is ambiguous; use 'end-to-end', 'layerwise' or False."
