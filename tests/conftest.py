@@ -1,3 +1,5 @@
+import socket
+
 import numpy as np
 import pytest
 import torch
@@ -18,6 +20,17 @@ def _seed_everything():
     """Tests must not depend on global RNG state left by other tests."""
     np.random.seed(0)  # noqa: NPY002 - legacy global state used by old code
     torch.manual_seed(0)
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Make any attempt to open a network connection fail loudly."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("tests must not use the network")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
 
 
 @pytest.fixture

@@ -30,6 +30,8 @@ def test_cluster_digits_writes_results(tmp_path, capsys):
     rows = (tmp_path / "labels.csv").read_text().splitlines()
     assert rows[0] == "index,cluster,label" and len(rows) == 1798
     assert (tmp_path / "dec.png").stat().st_size > 10_000
+    # the built-in data set says its rows are 8x8 images
+    assert metrics["params"]["image_shape"] == [8, 8]
 
 
 def test_cluster_own_npy_and_csv(tmp_path, capsys):
@@ -77,10 +79,36 @@ def test_cluster_own_npy_and_csv(tmp_path, capsys):
     assert metrics["params"]["precision"] == "float32"
 
 
+def test_image_shape_and_init_options(tmp_path):
+    from skdec._centers import INIT_STRATEGIES
+    from skdec._cli import build_parser
+
+    args = build_parser().parse_args(["cluster", "--image-shape", "1,8,8"])
+    assert args.image_shape == (1, 8, 8)
+    for init in INIT_STRATEGIES:  # every strategy of the estimator, 'umap' too
+        assert build_parser().parse_args(["cluster", "--init", init]).init == init
+    X = np.random.RandomState(0).rand(60, 4)
+    np.save(tmp_path / "x.npy", X)
+    base = ["cluster", "--data", str(tmp_path / "x.npy"), "--n-clusters", "2", *FAST]
+    assert main([*base, "--output", str(tmp_path / "a"), "--init", "kmeans"]) == 0
+    metrics = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    assert "image_shape" not in metrics["params"]  # a user's file: plain rows
+    out = tmp_path / "b"
+    assert main([*base, "--output", str(out), "--image-shape", "2,2"]) == 0
+    assert json.loads((out / "metrics.json").read_text())["params"]["image_shape"] == [
+        2,
+        2,
+    ]
+    out = tmp_path / "c"
+    assert main(["cluster", "--output", str(out), "--no-image-shape", *FAST]) == 0
+    assert "image_shape" not in json.loads((out / "metrics.json").read_text())["params"]
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
         (["--data", "missing.npy"], "No such data file"),
+        (["--image-shape", "3,3"], "holds 9 values but X has 64"),
         (["--dataset", "mnist"], "needs --data-dir"),
         (["--dataset", "fashion-mnist", "--data-dir", "/nonexistent"], "not found"),
     ],

@@ -1,6 +1,5 @@
 import gzip
 import hashlib
-import socket
 import struct
 from pathlib import Path
 
@@ -28,15 +27,8 @@ REAL_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 PUBLISHED_MNIST_MD5 = dict(ds._MD5["mnist"])
 
 
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch):
-    """Make any attempt to open a network connection fail loudly."""
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("tests must not use the network")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
+# every test here fails loudly if it opens a network connection
+pytestmark = pytest.mark.usefixtures("no_network")
 
 
 def idx_bytes(array):

@@ -6,7 +6,6 @@ import hashlib
 import io
 import os
 import pickle
-import socket
 import subprocess
 import sys
 import tarfile
@@ -21,16 +20,8 @@ import skdec._image_folder as image_folder
 import skdec.datasets as ds
 from skdec.datasets import load_cifar10, load_cifar100, load_image_folder, load_stl10
 
-
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch):
-    """Make any attempt to open a network connection fail loudly."""
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("tests must not use the network")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
+# every test here fails loudly if it opens a network connection
+pytestmark = pytest.mark.usefixtures("no_network")
 
 
 def md5(path):
