@@ -80,7 +80,9 @@ class TargetDistributionUpdate(Callback):
     soft assignment, its hard labels are the initial labels, and it is held
     (not recomputed) until the net reproduces it: until the share of samples
     whose label agrees with the partition rises by less than ``tol`` between
-    two updates. From then on the target is recomputed from ``Q`` as usual.
+    two updates (the first comparison is with the untrained net's agreement),
+    or half of ``max_iter`` has passed. From then on the target is recomputed
+    from ``Q`` as usual.
     Without this, a partition whose clusters are not convex in the embedding
     would be replaced by its centres' nearest-centre partition and lose much
     of its accuracy.
@@ -248,7 +250,7 @@ class TargetDistributionUpdate(Callback):
     def _release(self, labels) -> bool:
         """Whether the start partition is released: the share of labels that
         agree with it rose by less than ``tol`` since the previous update."""
-        target, start_labels, agreed = self._start
+        _, start_labels, agreed = self._start
         agree = (labels == start_labels.to(labels.device)).float().mean().item()
         self._start[2] = agree
         if agree - agreed < self.tol or self.iteration_ >= self.max_iter // 2:
