@@ -63,11 +63,8 @@ def initial_centers(Z, n_clusters, init, n_init, random_state):
         ``'spherical-kmeans'``: means of the clusters found by k-means on the
         unit sphere (cosine similarity); ``'gmm'``: means of a full-covariance
         Gaussian mixture (``n_init`` restarts); ``'random'``: the embeddings of
-        ``n_clusters`` distinct random samples; ``'umap'``: a Gaussian mixture
-        on a UMAP projection of the embedding (N2D, McConville et al. 2020),
-        the centres being the means of its clusters in the embedding (needs
-        the optional dependency ``umap-learn``: ``pip install 'skdec[umap]'``);
-        an array is used as given.
+        ``n_clusters`` distinct random samples; an array is used as given.
+        (``'umap'`` is a partition, not centres: :func:`initial_clustering`.)
     n_init : int
     random_state : RandomState
 
@@ -92,9 +89,6 @@ def initial_centers(Z, n_clusters, init, n_init, random_state):
         return gmm.means_
     if init == "random":
         return Z[random_state.choice(len(Z), n_clusters, replace=False)].copy()
-    if init == "umap":
-        labels, _ = _umap_gmm_partition(Z, n_clusters, n_init, random_state)
-        return _member_means(Z, labels, n_clusters, random_state)
     raise ValueError(f"Unknown init {init!r}; expected one of {INIT_STRATEGIES}.")
 
 
