@@ -637,7 +637,7 @@ class DECClusterer(BaseDeepClusterer):
             tol=self.tol,
             max_iter=max_iter,
             collapse_share=self.collapse_share,
-            initial_target=None if start is None else torch.as_tensor(start),
+            initial_target=start,  # the callback makes it a float32 tensor
             verbose=int(self.verbose),
         )
         net = DECNet(

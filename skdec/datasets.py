@@ -838,10 +838,26 @@ _CIFAR_RETURNS = """
         that would run other code is refused."""
 
 
+_CIFAR_SUBSET = """\
+    subset : {'train', 'test', 'all'}, default='all'
+        The 50,000 training images, the 10,000 test images, or all 60,000
+        (training images first).
+"""
+_CIFAR_RETURN_X_Y = """\
+    return_X_y : bool, default=False
+        If True, return ``(data, target)`` instead of a Bunch.
+"""
+
+
 def _fill_cifar_doc(func):
-    # the placeholder stands indented in the docstring: drop the fragment's
+    # each placeholder stands indented in the docstring: drop the fragment's
     # own first indentation so that every line lands at the same depth
-    func.__doc__ = func.__doc__.replace("{cifar_returns}", _CIFAR_RETURNS.lstrip())
+    for name, text in [
+        ("{cifar_returns}", _CIFAR_RETURNS),
+        ("{cifar_subset}", _CIFAR_SUBSET),
+        ("{cifar_return_X_y}", _CIFAR_RETURN_X_Y),
+    ]:
+        func.__doc__ = func.__doc__.replace(name, text.lstrip().rstrip("\n"))
     return func
 
 
@@ -858,12 +874,9 @@ def load_cifar10(path, subset="all", *, return_X_y=False, download=False):
         ``cifar-10-batches-py``, the archive ``cifar-10-python.tar.gz``
         (read without extracting it), or a folder holding that archive.
 
-    subset : {'train', 'test', 'all'}, default='all'
-        The 50,000 training images, the 10,000 test images, or all 60,000
-        (training images first).
+    {cifar_subset}
 
-    return_X_y : bool, default=False
-        If True, return ``(data, target)`` instead of a Bunch.
+    {cifar_return_X_y}
 
     download : bool, default=False
         If True and the files are not found, download
@@ -906,15 +919,12 @@ def load_cifar100(
         ``cifar-100-python``, the archive ``cifar-100-python.tar.gz`` (read
         without extracting it), or a folder holding that archive.
 
-    subset : {'train', 'test', 'all'}, default='all'
-        The 50,000 training images, the 10,000 test images, or all 60,000
-        (training images first).
+    {cifar_subset}
 
     label : {'fine', 'coarse'}, default='fine'
         The targets: the 100 fine classes or the 20 coarse superclasses.
 
-    return_X_y : bool, default=False
-        If True, return ``(data, target)`` instead of a Bunch.
+    {cifar_return_X_y}
 
     download : bool, default=False
         If True and the files are not found, download
