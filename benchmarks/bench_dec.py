@@ -91,13 +91,14 @@ def load(dataset, data_dir):
 
 
 def ae_flops_per_sample(model):
-    """FLOPs of one forward+backward pass of the autoencoder for one sample."""
+    """FLOPs of one forward+backward pass of a fully connected autoencoder
+    for one sample (its encoder's weights, mirrored by the decoder)."""
     weights = sum(
         p.numel()
-        for n, p in model.pretrain_nets_[-1].module_.named_parameters()
+        for n, p in model.module_.encoder.named_parameters()
         if n.endswith("weight")
     )
-    return 6 * weights  # forward 2 per weight, backward 4 per weight
+    return 6 * 2 * weights  # forward 2 per weight, backward 4 per weight
 
 
 def matmul_gflops(threads):
@@ -124,10 +125,15 @@ def worker(args):
         labels = KMeans(n_clusters, n_init=10, random_state=args.seed).fit_predict(X)
         out["seconds"] = time.perf_counter() - t
     else:
-        from skdec import DECClusterer
+        from skdec import DECClusterer, MLPAutoencoder, StackedAutoencoder
 
+        # nested names reach the autoencoder: {"autoencoder__epochs": 50};
+        # {"autoencoder": "stacked"} picks the paper's layer-wise pretraining
         params = dict(json.loads(args.dec_params or "{}"))
-        model = DECClusterer(n_clusters, random_state=args.seed, **params)
+        kind = params.pop("autoencoder", "mlp")
+        ae = {"mlp": MLPAutoencoder, "stacked": StackedAutoencoder}[kind]()
+        model = DECClusterer(n_clusters, autoencoder=ae, random_state=args.seed)
+        model.set_params(**params)
         t = time.perf_counter()
         model.fit(X)
         out["seconds"] = time.perf_counter() - t
@@ -138,16 +144,16 @@ def worker(args):
         out["precision"] = model.precision_
         labels = model.labels_
         np.save(args.labels_path + ".init.npy", model.init_labels_)
-        if model.pretrain_nets_:
-            net = model.pretrain_nets_[-1]
+        if model.pretrain_history_:
+            history = model.pretrain_history_[-1]
             # every pretraining run costs the same; layer-wise pretraining does
             # other work besides the end-to-end epochs, so it gets no figure
-            samples = len(X) * len(net.history) * len(model.pretrain_losses_)
-            if params.get("pretrain", "end-to-end") == "end-to-end":
+            samples = len(X) * len(history) * len(model.pretrain_losses_)
+            if kind == "mlp":
                 out["pretrain_gflops"] = (
                     ae_flops_per_sample(model) * samples / model.timings_["pretrain"]
                 ) / 1e9
-            out["pretrain_loss"] = float(net.history[-1, "train_loss"])
+            out["pretrain_loss"] = float(history[-1, "train_loss"])
     np.save(args.labels_path, labels)
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print("RESULT " + json.dumps(out), flush=True)

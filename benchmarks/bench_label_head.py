@@ -38,6 +38,7 @@ from skdec import (
     ClusterLabelMapper,
     DECClusterer,
     LabelHeadClassifier,
+    MLPAutoencoder,
     aggregate_votes,
     select_queries,
     simulate_volunteers,
@@ -47,17 +48,13 @@ from skdec.metrics import cluster_accuracy
 
 DEC_PARAMS = {
     "digits": dict(
-        hidden_dims=(256, 256),
-        n_components=10,
-        pretrain_epochs=100,
+        autoencoder=MLPAutoencoder((256, 256), 10, epochs=100),
         max_iter=1000,
         update_interval=50,
         batch_size=64,
     ),
     "fashion-mnist": dict(
-        hidden_dims=(256, 256),
-        n_components=10,
-        pretrain_epochs=25,
+        autoencoder=MLPAutoencoder((256, 256), 10, epochs=25),
         max_iter=1500,
         update_interval=100,
         batch_size=256,

@@ -27,7 +27,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from skdec import DECClusterer, dissolve_cluster, merge_clusters
+from skdec import DECClusterer, MLPAutoencoder, dissolve_cluster, merge_clusters
 from skdec.datasets import load_digits
 from skdec.metrics import cluster_accuracy
 from skdec.plotting import plot_cluster_montage
@@ -44,8 +44,7 @@ def purity(labels):
 
 dec = DECClusterer(
     10,
-    hidden_dims=(256, 256, 512),
-    pretrain_epochs=50,
+    autoencoder=MLPAutoencoder((256, 256, 512), epochs=50),
     max_iter=700,
     random_state=0,
 ).fit(X)

@@ -18,7 +18,7 @@ import time
 import matplotlib.pyplot as plt
 from sklearn.cluster import KMeans
 
-from skdec import DECClusterer
+from skdec import DECClusterer, MLPAutoencoder
 from skdec.datasets import load_digits
 from skdec.metrics import clustering_report
 from skdec.plotting import plot_embedding, plot_training_curves
@@ -34,8 +34,7 @@ print("k-means on the pixels:", clustering_report(y, kmeans_labels))
 # fast; ``verbose=1`` would print the progress of both stages.
 dec = DECClusterer(
     n_clusters=10,
-    hidden_dims=(256, 256, 512),
-    pretrain_epochs=60,
+    autoencoder=MLPAutoencoder((256, 256, 512), epochs=60),
     random_state=0,
 )
 start = time.perf_counter()

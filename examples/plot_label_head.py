@@ -27,6 +27,7 @@ from skdec import (
     ClusterLabelMapper,
     DECClusterer,
     LabelHeadClassifier,
+    MLPAutoencoder,
     aggregate_votes,
     select_queries,
     simulate_volunteers,
@@ -40,9 +41,7 @@ X_train, X_test, y_train, y_test = train_test_split(
 )
 dec = DECClusterer(
     10,
-    hidden_dims=(256, 256),
-    n_components=10,
-    pretrain_epochs=100,
+    autoencoder=MLPAutoencoder((256, 256), 10, epochs=100),
     max_iter=1000,
     update_interval=50,
     batch_size=64,

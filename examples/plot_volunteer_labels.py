@@ -19,6 +19,7 @@ import numpy as np
 from skdec import (
     ClusterLabelMapper,
     DECClusterer,
+    MLPAutoencoder,
     aggregate_votes,
     select_queries,
     simulate_volunteers,
@@ -30,8 +31,7 @@ digits = load_digits()
 X, y = digits.data, digits.target
 dec = DECClusterer(
     n_clusters=10,
-    hidden_dims=(256, 256, 512),
-    pretrain_epochs=25,
+    autoencoder=MLPAutoencoder((256, 256, 512), epochs=25),
     max_iter=280,
     n_init=3,
     random_state=0,

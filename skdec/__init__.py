@@ -5,6 +5,13 @@ The public API is re-exported here; private modules (``_name.py``) hold the code
 
 from importlib.metadata import PackageNotFoundError, version
 
+from ._autoencoders import (
+    ConvAutoencoder,
+    MLPAutoencoder,
+    PretrainedEncoder,
+    ShiftRotate,
+    StackedAutoencoder,
+)
 from ._dec import DECClusterer, DegenerateClusteringWarning
 from ._filters import KMeansFilterInitializer, copy_filters_to_conv, init_conv_stack
 from ._head import LabelHeadClassifier
@@ -26,6 +33,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 __all__ = [
     "aggregate_votes",
     "ClusterLabelMapper",
+    "ConvAutoencoder",
     "copy_filters_to_conv",
     "dawid_skene",
     "DECClusterer",
@@ -35,8 +43,12 @@ __all__ = [
     "KMeansFilterInitializer",
     "LabelHeadClassifier",
     "merge_clusters",
+    "MLPAutoencoder",
+    "PretrainedEncoder",
     "read_zooniverse_export",
     "select_queries",
+    "ShiftRotate",
     "simulate_volunteers",
+    "StackedAutoencoder",
     "__version__",
 ]

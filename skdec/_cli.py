@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._centers import INIT_STRATEGIES
+from ._cli_params import add_estimator_options, estimator_params
 
 DATASETS = ("digits", "fashion-mnist", "mnist")
 
@@ -104,21 +104,12 @@ def cluster(args) -> dict:
         n_clusters=n_clusters,
         random_state=args.seed,
         verbose=0 if args.quiet else 1,
-        device=args.device,
+        **estimator_params(args),
     )
-    for key in (
-        "hidden_dims",
-        "pretrain_epochs",
-        "max_iter",
-        "gamma",
-        "init",
-        "batch_size",
-        "precision",
-        "image_shape",
-    ):
-        value = getattr(args, key)
-        if value is not None:
-            params[key] = value
+    if args.image_shape is not None:
+        params["image_shape"] = args.image_shape
+    if args.no_augment:
+        params["augment"] = False
     model = DECClusterer(**params)
     print(
         f"skdec: DEC with {n_clusters} clusters on {name}: "
@@ -137,7 +128,11 @@ def cluster(args) -> dict:
         "n_iter": int(model.n_iter_),
         "converged": bool(model.converged_),
         "precision": model.precision_,
-        "params": {k: v for k, v in params.items() if k != "verbose"},
+        "params": {
+            k: repr(v) if k == "autoencoder" else v
+            for k, v in params.items()
+            if k != "verbose"
+        },
     }
     if y is not None:
         result.update(clustering_report(y, labels))
@@ -192,22 +187,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--output", default="skdec-output", help="output folder")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="cpu")
-    p.add_argument(
-        "--hidden-dims",
-        type=_int_tuple,
-        metavar="W1,W2,...",
-        help="encoder widths (default 500,500,2000)",
-    )
-    p.add_argument("--pretrain-epochs", type=int)
-    p.add_argument("--max-iter", type=int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--gamma", type=float, help="IDEC reconstruction weight")
-    p.add_argument(
-        "--init",
-        choices=INIT_STRATEGIES,
-        help="start of the clustering stage (default umap: UMAP + Gaussian mixture)",
-    )
     p.add_argument(
         "--image-shape",
         type=_int_tuple,
@@ -221,10 +200,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="treat the rows of a built-in data set as plain feature vectors",
     )
     p.add_argument(
-        "--precision",
-        choices=("auto", "float32", "bfloat16"),
-        help="training-step arithmetic (default auto: bfloat16 where native)",
+        "--no-augment",
+        action="store_true",
+        help="no shift/rotation augmentation of image rows (on with an image shape)",
     )
+    add_estimator_options(p)
     p.add_argument("--quiet", action="store_true", help="no progress output")
     return parser
 

@@ -23,6 +23,7 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._centers import nearest_center
 from .cluster import SphericalKMeans
 
 __all__ = ["KMeansFilterInitializer", "copy_filters_to_conv", "init_conv_stack"]
@@ -621,12 +622,7 @@ class KMeansFilterInitializer(TransformerMixin, BaseEstimator):
         if self.algorithm == "spherical-kmeans":
             labels = np.argmax(patches @ self.cluster_centers_.T, axis=1)
         else:
-            d2 = (
-                (patches**2).sum(axis=1, keepdims=True)
-                - 2 * patches @ self.cluster_centers_.T
-                + (self.cluster_centers_**2).sum(axis=1)
-            )
-            labels = np.argmin(d2, axis=1)
+            labels = nearest_center(patches, self.cluster_centers_)
         return patches, labels
 
     def init_conv(self, conv, *, zero_bias=True):

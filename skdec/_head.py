@@ -14,40 +14,28 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.exceptions import NotFittedError
+from sklearn.frozen import FrozenEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
-from skorch import NeuralNetClassifier
 from skorch.callbacks import EarlyStopping
 from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 
-from ._dec import DECClusterer, _resolve_device
+from ._dec import DECClusterer
 from ._labels import ClusterLabelMapper
-from ._pretrain import OPTIMIZERS, optimizer_kwargs
-from .net import TensorBatchIterator, check_finite_loss
+from ._unlabelled import UNLABELLED, unlabelled_mask
+from .net import LabelHeadNet
+from .net._device import resolve_device, seeded
+from .net._optim import OPTIMIZERS, optimizer_kwargs
 from .nn import ClusterLabelLayer, LabelHeadModule
 
 __all__ = ["LabelHeadClassifier"]
 
-UNLABELLED = -1
 # sharpness='auto' takes the smallest power of two whose predictions agree this
 # often with the mapper's: much sharper assignments pass almost no gradient.
 _AUTO_SHARPNESS_AGREEMENT = 0.9
-
-
-def _labelled_mask(y):
-    """Entries of ``y`` that are not the unlabelled marker -1."""
-    if y.dtype.kind in "US":
-        return np.ones(y.shape[0], dtype=bool)
-    if y.dtype == object:
-        return np.fromiter(
-            (not (isinstance(v, Integral) and v == UNLABELLED) for v in y),
-            bool,
-            y.shape[0],
-        )
-    return y != UNLABELLED
 
 
 def _is_fitted(estimator):
@@ -72,19 +60,6 @@ def _silent(*args, **kwargs):
     """A sink for skorch messages that prints nothing."""
 
 
-class _LabelHeadNet(NeuralNetClassifier):
-    """NeuralNetClassifier on in-memory tensors that stops on a diverged loss."""
-
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        loss = super().get_loss(y_pred, y_true, X=X, training=training)
-        check_finite_loss(
-            loss,
-            "label-head",
-            "Lower `lr` or scale the input features like the DEC training data.",
-        )
-        return loss
-
-
 class LabelHeadClassifier(ClassifierMixin, BaseEstimator):
     """Classifier fine-tuned from a DEC network and a cluster-to-label mapping.
 
@@ -101,10 +76,14 @@ class LabelHeadClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    dec : DECClusterer, default=None
+    dec : DECClusterer or FrozenEstimator, default=None
         The clustering network. A fitted one is used as it is (its network is
         copied, never modified); an unfitted one is cloned and fitted on ``X``;
-        None fits ``DECClusterer(**dec_params)`` on ``X``.
+        None fits ``DECClusterer(**dec_params)`` on ``X``. In a search or a
+        cross-validation, wrap a fitted model in
+        :class:`sklearn.frozen.FrozenEstimator`: ``clone`` (which the search
+        applies to every fold) would otherwise hand each fold an unfitted
+        copy, fitted again.
     mapper : ClusterLabelMapper, default=None
         The cluster -> label mapping. A fitted one is used as it is; an
         unfitted one is cloned and fitted on DEC's soft assignment of ``X`` and
@@ -202,13 +181,13 @@ class LabelHeadClassifier(ClassifierMixin, BaseEstimator):
     --------
     >>> from sklearn.datasets import make_blobs
     >>> from sklearn.preprocessing import minmax_scale
-    >>> from skdec import LabelHeadClassifier
+    >>> from skdec import LabelHeadClassifier, MLPAutoencoder
     >>> X, y = make_blobs(150, n_features=5, centers=3, random_state=0)
     >>> X = minmax_scale(X)
     >>> y_volunteers = y.copy()
     >>> y_volunteers[20:] = -1  # only 20 subjects labelled
     >>> clf = LabelHeadClassifier(
-    ...     dec_params=dict(hidden_dims=(16,), n_components=2, pretrain_epochs=10,
+    ...     dec_params=dict(autoencoder=MLPAutoencoder((16,), 2, epochs=10),
     ...                     max_iter=30),
     ...     max_epochs=10, random_state=0).fit(X, y_volunteers)
     >>> clf.classes_
@@ -218,7 +197,7 @@ class LabelHeadClassifier(ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "dec": [DECClusterer, None],
+        "dec": [DECClusterer, FrozenEstimator, None],
         "mapper": [ClusterLabelMapper, None],
         "dec_params": [dict, None],
         "init": [StrOptions({"mapping", "random"})],
@@ -278,7 +257,7 @@ class LabelHeadClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ checks
     def _check_labels(self, y):
-        labelled = _labelled_mask(y)
+        labelled = ~unlabelled_mask(y)
         if not labelled.any():
             raise ValueError(
                 "y has no labelled sample: every label is -1 (unlabelled). "
@@ -287,7 +266,7 @@ class LabelHeadClassifier(ClassifierMixin, BaseEstimator):
         check_classification_targets(y[labelled])
         classes = np.unique(y[labelled])
         if self.mapper is not None and _is_fitted(self.mapper):
-            known = self.mapper.classes_[_labelled_mask(self.mapper.classes_)]
+            known = self.mapper.classes_[~unlabelled_mask(self.mapper.classes_)]
             classes = np.unique(np.concatenate([classes, known]))
         if classes.size < 2:
             raise ValueError(
@@ -335,7 +314,7 @@ class LabelHeadClassifier(ClassifierMixin, BaseEstimator):
             )
         X, y = validate_data(self, X, y, dtype=np.float32)
         labelled, self.classes_ = self._check_labels(y)
-        self.device_ = _resolve_device(self.device)
+        self.device_ = resolve_device(self.device)
         rng = check_random_state(self.random_state)
         dec_seed = int(rng.randint(np.iinfo(np.int32).max))
         torch_seed = int(rng.randint(np.iinfo(np.int32).max))
@@ -350,9 +329,7 @@ class LabelHeadClassifier(ClassifierMixin, BaseEstimator):
 
         X_lab = X[labelled]
         y_lab = np.searchsorted(self.classes_, y[labelled]).astype(np.int64)
-        devices = [self.device_] if self.device_.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(torch_seed)
+        with seeded(torch_seed, self.device_):
             self._fit_net(X_lab, y_lab, train, valid)
         return self
 
@@ -365,6 +342,14 @@ class LabelHeadClassifier(ClassifierMixin, BaseEstimator):
             )
             params.update(self.dec_params or {})
             return DECClusterer(**params).fit(X)
+        if isinstance(self.dec, FrozenEstimator):
+            if not isinstance(self.dec.estimator, DECClusterer):
+                raise TypeError(
+                    "dec=FrozenEstimator(...) must wrap a fitted DECClusterer, got "
+                    f"{type(self.dec.estimator).__name__}."
+                )
+            check_is_fitted(self.dec.estimator)
+            return self.dec.estimator
         if _is_fitted(self.dec):
             return self.dec
         dec = clone(self.dec)
@@ -392,7 +377,7 @@ class LabelHeadClassifier(ClassifierMixin, BaseEstimator):
     def _mapping_matrix(self, mapper):
         """The mapper's label distributions, with columns ordered as ``classes_``."""
         proba = np.asarray(mapper.cluster_label_proba_, dtype=np.float64)
-        keep = _labelled_mask(mapper.classes_)
+        keep = ~unlabelled_mask(mapper.classes_)
         columns = np.searchsorted(self.classes_, mapper.classes_[keep])
         mapping = np.zeros((proba.shape[0], self.classes_.size))
         mapping[:, columns] = proba[:, keep]
@@ -404,7 +389,7 @@ class LabelHeadClassifier(ClassifierMixin, BaseEstimator):
         if self.init == "random":
             return 1.0
         mapper_proba = self.mapper_.predict_proba(q)
-        keep = _labelled_mask(self.mapper_.classes_)
+        keep = ~unlabelled_mask(self.mapper_.classes_)
         columns = np.searchsorted(self.classes_, self.mapper_.classes_[keep])
         target = columns[np.argmax(mapper_proba[:, keep], axis=1)]
         mapping = self.initial_mapping_ + self.smoothing
@@ -453,18 +438,13 @@ class LabelHeadClassifier(ClassifierMixin, BaseEstimator):
         train_split = None
         if valid is not None:
             train_split = predefined_split(Dataset(X_lab[valid], y_lab[valid]))
-        net = _LabelHeadNet(
+        net = LabelHeadNet(
             self._build_module(),
-            criterion=torch.nn.CrossEntropyLoss,
             classes=np.arange(self.classes_.size),
             max_epochs=self.max_epochs,
             lr=self.lr,
             batch_size=self.batch_size,
             train_split=train_split,
-            iterator_train=TensorBatchIterator,
-            iterator_train__shuffle=True,
-            iterator_valid=TensorBatchIterator,
-            iterator_valid__batch_size=max(self.batch_size, 1024),
             callbacks=callbacks,
             device=self.device_,
             verbose=int(self.verbose),

@@ -22,20 +22,10 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._centers import nearest_center
+from ._unlabelled import unlabelled_mask
+
 __all__ = ["ClusterLabelMapper"]
-
-
-def _unlabelled_mask(y, unknown_label):
-    """Boolean mask of the entries of ``y`` equal to ``unknown_label``."""
-    if y.dtype.kind in "US":
-        if not isinstance(unknown_label, str):
-            return np.zeros(y.shape[0], dtype=bool)
-        return y == unknown_label
-    if y.dtype.kind == "O":
-        return np.fromiter((v == unknown_label for v in y), bool, y.shape[0])
-    if isinstance(unknown_label, str):
-        return np.zeros(y.shape[0], dtype=bool)
-    return y == unknown_label
 
 
 def _as_python(value):
@@ -299,7 +289,7 @@ class ClusterLabelMapper(ClassifierMixin, BaseEstimator):
             row = int(np.flatnonzero(sample_weight < 0)[0])
             raise ValueError(f"sample_weight is negative at row {row}.")
 
-        labelled = ~_unlabelled_mask(y, self.unknown_label)
+        labelled = ~unlabelled_mask(y, self.unknown_label)
         if not labelled.any():
             raise ValueError(
                 f"No labelled subject: every label equals unknown_label="
@@ -351,8 +341,7 @@ class ClusterLabelMapper(ClassifierMixin, BaseEstimator):
                     "cluster; pass them, or use fallback='unknown'."
                 )
             src = np.flatnonzero(mapped)
-            d = ((centers[fallback, None, :] - centers[None, src, :]) ** 2).sum(-1)
-            nearest = src[np.argmin(d, axis=1)]
+            nearest = src[nearest_center(centers[fallback], centers[src])]
             proba[fallback] = proba[nearest]
             label_idx[fallback] = label_idx[nearest]
         elif fallback.size:

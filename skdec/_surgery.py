@@ -12,9 +12,11 @@ from sklearn.cluster import KMeans
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from ._dec import DECClusterer
+from ._dec import DECClusterer, install_clustering, self_train
+from ._unlabelled import unlabelled_mask
 from .net import embed
-from .nn import ClusteringLayer, DECModule
+from .net._device import seeded
+from .nn import ClusteringLayer
 
 __all__ = ["dissolve_cluster", "merge_clusters"]
 
@@ -40,7 +42,7 @@ _COMMON_PARAMS = """\
 
 _COMMON_RETURNS = """\
     model : DECClusterer
-        The fitted model after surgery (and refinement): ``n_clusters``,
+        The fitted model after surgery (and refinement): ``n_clusters_``,
         ``module_``, ``dec_net_``, ``cluster_centers_``, ``labels_`` (the
         clusters of ``X``), ``n_iter_``, ``history_`` and ``converged_`` are
         updated.
@@ -165,7 +167,7 @@ def _place_without_stealing(centers, slots, anchors, targets, Z, labels, alpha):
 def _split_targets(Zm, y_members, rng):
     """Two child centres for the members' embeddings ``Zm``, largest first."""
     if y_members is not None:
-        known = y_members[y_members != -1]
+        known = y_members[~unlabelled_mask(y_members)]
         classes, counts = np.unique(known, return_counts=True)
         if len(classes) >= 2:
             top = classes[np.argsort(-counts, kind="stable")[:2]]
@@ -182,35 +184,23 @@ def _split_targets(Zm, y_members, rng):
 # ----------------------------------------------------------------- refinement
 def _refine(model, X, centers, n_iter):
     """Install ``centers`` in a new clustering layer and self-train for
-    ``n_iter`` iterations; updates the model's fitted attributes."""
+    ``n_iter`` iterations (with the model's augmentation); updates the
+    model's fitted attributes."""
     old = model.module_
-    layer = ClusteringLayer(
-        len(centers),
-        centers.shape[1],
-        old.clustering_layer.alpha,
-        torch.as_tensor(centers, dtype=torch.float32),
-    )
-    module = DECModule(old.encoder, layer, old.decoder)
-    net, callback = model._dec_net(module, len(X), n_iter)
+    net, callback = self_train(model, old.encoder, old.decoder, centers, X, n_iter)
     if n_iter > 0:
-        net.fit(X, np.arange(X.shape[0]))
         offset = model.n_iter_
         model.history_ = list(model.history_) + [
             {**rec, "iteration": rec["iteration"] + offset} for rec in callback.updates_
         ]
         model.n_iter_ = offset + callback.iteration_
         model.converged_ = callback.converged_
+        labels = callback.labels_.cpu().numpy()
     else:
-        net.initialize()
-    net.target_ = None
-    model.dec_net_ = net
-    model.module_ = net.module_
-    model.module_.eval()
-    model.set_params(n_clusters=len(centers))
-    model.cluster_centers_ = (
-        model.module_.clustering_layer.centers.detach().cpu().numpy().astype(np.float64)
-    )
-    model.labels_ = model.predict(X)
+        labels = None
+    install_clustering(model, net, labels)
+    if labels is None:
+        model.labels_ = model.predict(X)
 
 
 def _stability(before, after, label_map, operated):
@@ -235,10 +225,8 @@ def _finish(
     labels_surgery = _assign(
         centers, _embed(model, X), model.module_.clustering_layer.alpha
     )
-    devices = [model.device_] if model.device_.type == "cuda" else []
-    n_before = model.n_clusters
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
+    n_before = model.n_clusters_
+    with seeded(seed, model.device_):
         _refine(model, X, centers, refine_iter)
     if not return_report:
         return model
@@ -247,7 +235,7 @@ def _finish(
         "operation": operation,
         "clusters": tuple(int(c) for c in operated),
         "n_clusters_before": n_before,
-        "n_clusters_after": model.n_clusters,
+        "n_clusters_after": model.n_clusters_,
         "label_map": label_map,
         "labels_before": labels_before,
         "labels_surgery": labels_surgery,
@@ -301,17 +289,17 @@ def dissolve_cluster(
     clusters stay stable while the model adapts.
 
     - ``'delete'``: the centre is removed, each member goes to its next-best
-      cluster and the ids above ``cluster`` shift down by one; ``n_clusters``
+      cluster and the ids above ``cluster`` shift down by one; ``n_clusters_``
       drops by one. Before refinement no other sample changes cluster.
     - ``'reinit'``: the centre moves to the embedding of a sample drawn at
       random among the ``5 %`` (at least one) of ``X`` that the *other*
-      centres fit worst (lowest largest soft assignment); ``n_clusters`` and
+      centres fit worst (lowest largest soft assignment); ``n_clusters_`` and
       the ids stay. The new centre may capture samples of other clusters.
     - ``'split'``: the members are split in two, by 2-means on their
       embeddings or, when at least two labelled classes occur among them
       (``y``, -1 for unlabelled), by the means of the members of the two
       most frequent labelled classes. The larger child keeps id ``cluster``,
-      the other gets the new id ``n_clusters``; ``n_clusters`` grows by one.
+      the other gets the new id ``n_clusters_``; ``n_clusters_`` grows by one.
       Each child centre is moved from the old centre towards its target only
       as far as it captures no sample of another cluster (closed form,
       checked with the exact assignment and halved if needed), so before
@@ -353,16 +341,16 @@ def dissolve_cluster(
     Examples
     --------
     >>> from sklearn.datasets import make_blobs
-    >>> from skdec import DECClusterer, dissolve_cluster
+    >>> from skdec import DECClusterer, MLPAutoencoder, dissolve_cluster
     >>> X, _ = make_blobs(200, n_features=5, centers=3, random_state=0)
-    >>> dec = DECClusterer(3, hidden_dims=(32,), n_components=2, pretrain_epochs=20,
-    ...                    max_iter=100, random_state=0).fit(X)
+    >>> ae = MLPAutoencoder(hidden_dims=(32,), n_components=2, epochs=20)
+    >>> dec = DECClusterer(3, autoencoder=ae, max_iter=100, random_state=0).fit(X)
     >>> split, report = dissolve_cluster(dec, 0, "split", X, refine_iter=20,
     ...                                  random_state=0, return_report=True)
-    >>> dec.n_clusters, split.n_clusters, report["stability_surgery"]
+    >>> dec.n_clusters_, split.n_clusters_, report["stability_surgery"]
     (3, 4, 1.0)
     >>> deleted = dissolve_cluster(dec, 0, "delete", X, refine_iter=0)
-    >>> deleted.n_clusters, int(deleted.predict(X).max())
+    >>> deleted.n_clusters_, int(deleted.predict(X).max())
     (2, 1)
     """
     _check_model(model)
@@ -372,7 +360,7 @@ def dissolve_cluster(
         raise ValueError(
             "dissolve_cluster needs the data X that defines the clusters' members."
         )
-    k = int(model.n_clusters)
+    k = int(model.n_clusters_)
     cluster = _check_cluster_id(cluster, k)
     if k == 1 and strategy != "split":
         raise ValueError(
@@ -453,7 +441,7 @@ def merge_clusters(
     """Merge several clusters of a fitted DECClusterer into one.
 
     The merged cluster takes the smallest of the ids; the other ids are
-    renumbered in order to stay contiguous, and ``n_clusters`` drops by
+    renumbered in order to stay contiguous, and ``n_clusters_`` drops by
     ``len(clusters) - 1``. Its centre is the mean embedding of the merged
     clusters' members in ``X``, moved towards the centre of the largest of
     them only as far as needed to capture no sample of another cluster: before
@@ -483,13 +471,13 @@ def merge_clusters(
     Examples
     --------
     >>> from sklearn.datasets import make_blobs
-    >>> from skdec import DECClusterer, merge_clusters
+    >>> from skdec import DECClusterer, MLPAutoencoder, merge_clusters
     >>> X, _ = make_blobs(200, n_features=5, centers=3, random_state=0)
-    >>> dec = DECClusterer(3, hidden_dims=(32,), n_components=2, pretrain_epochs=20,
-    ...                    max_iter=100, random_state=0).fit(X)
+    >>> ae = MLPAutoencoder(hidden_dims=(32,), n_components=2, epochs=20)
+    >>> dec = DECClusterer(3, autoencoder=ae, max_iter=100, random_state=0).fit(X)
     >>> merged, report = merge_clusters(dec, [0, 2], X, refine_iter=0,
     ...                                 return_report=True)
-    >>> merged.n_clusters, report["label_map"].tolist(), report["stability"]
+    >>> merged.n_clusters_, report["label_map"].tolist(), report["stability"]
     (2, [0, 1, 0], 1.0)
     """
     _check_model(model)
@@ -497,7 +485,7 @@ def merge_clusters(
         raise ValueError(
             "merge_clusters needs the data X that defines the clusters' members."
         )
-    k = int(model.n_clusters)
+    k = int(model.n_clusters_)
     ids = np.asarray(clusters, dtype=object).ravel()
     if len(ids) < 2:
         raise ValueError(

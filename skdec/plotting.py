@@ -96,8 +96,8 @@ def plot_training_curves(model, *, axes=None):
 
         _, axes = plt.subplots(1, 2, figsize=(10, 4))
     ax_pre, ax_dec = axes
-    if model.pretrain_nets_:
-        losses = model.pretrain_nets_[-1].history[:, "train_loss"]
+    if model.pretrain_history_:
+        losses = model.pretrain_history_[-1][:, "train_loss"]
         ax_pre.plot(np.arange(1, len(losses) + 1), losses)
         ax_pre.set_yscale("log")
     ax_pre.set_xlabel("pretraining epoch")

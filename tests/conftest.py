@@ -3,11 +3,14 @@ import socket
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
+
+from skdec import MLPAutoencoder
 
 FAST_DEC = dict(
-    hidden_dims=(32,),
-    n_components=3,
-    pretrain_epochs=15,
+    autoencoder=MLPAutoencoder(
+        hidden_dims=(32,), n_components=3, epochs=15, batch_size=64
+    ),
     max_iter=60,
     update_interval=20,
     batch_size=64,
@@ -35,7 +38,8 @@ def no_network(monkeypatch):
 
 @pytest.fixture
 def fast_dec_params():
-    return dict(FAST_DEC)
+    # a fresh component per test: tests may set its parameters
+    return {**FAST_DEC, "autoencoder": clone(FAST_DEC["autoencoder"])}
 
 
 def pytest_collection_modifyitems(config, items):

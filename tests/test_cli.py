@@ -86,7 +86,8 @@ def test_image_shape_and_init_options(tmp_path):
     args = build_parser().parse_args(["cluster", "--image-shape", "1,8,8"])
     assert args.image_shape == (1, 8, 8)
     for init in INIT_STRATEGIES:  # every strategy of the estimator, 'umap' too
-        assert build_parser().parse_args(["cluster", "--init", init]).init == init
+        args = build_parser().parse_args(["cluster", "--init", init])
+        assert args.dec__init == init
     X = np.random.RandomState(0).rand(60, 4)
     np.save(tmp_path / "x.npy", X)
     base = ["cluster", "--data", str(tmp_path / "x.npy"), "--n-clusters", "2", *FAST]
@@ -126,3 +127,45 @@ def test_python_dash_m_entry_point():
         check=True,
     )
     assert "cluster" in done.stdout
+
+
+def test_options_come_from_the_estimators_constraints(capsys):
+    from skdec import DECClusterer, StackedAutoencoder
+    from skdec._cli import build_parser
+    from skdec._cli_params import estimator_params
+
+    parser = build_parser()
+    for name in DECClusterer._parameter_constraints:
+        if name not in {"n_clusters", "random_state", "verbose", "autoencoder"}:
+            flag = "--" + name.replace("_", "-")
+            assert flag in parser.format_help() or name in {"augment", "image_shape"}
+    args = parser.parse_args(
+        [
+            "cluster",
+            "--autoencoder",
+            "stacked",
+            "--autoencoder-layer-epochs",
+            "3",
+            "--hidden-dims",
+            "8,4",
+            "--lr",
+            "0.05",
+            "--collapse-share",
+            "none",
+        ]
+    )
+    params = estimator_params(args)
+    assert isinstance(params["autoencoder"], StackedAutoencoder)
+    assert params["autoencoder"].get_params()["layer_epochs"] == 3
+    assert params["autoencoder"].hidden_dims == (8, 4)
+    assert params["lr"] == 0.05 and params["collapse_share"] is None
+    assert estimator_params(parser.parse_args(["cluster"])) == {}
+    with pytest.raises(SystemExit):
+        parser.parse_args(["cluster", "--autoencoder-activation", "swish"])
+    assert "swish" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parser.parse_args(["cluster", "--n-init", "0"])
+    assert "an int in the range [1, inf)" in capsys.readouterr().err
+    args = parser.parse_args(["cluster", "--autoencoder-layer-epochs", "3"])
+    with pytest.raises(ValueError, match="do not apply to --autoencoder mlp"):
+        estimator_params(args)

@@ -13,12 +13,20 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 
-from skdec import DECClusterer
+from skdec import (
+    ConvAutoencoder,
+    DECClusterer,
+    MLPAutoencoder,
+    PretrainedEncoder,
+    ShiftRotate,
+    StackedAutoencoder,
+)
 from skdec.net import (
     ClusterCollapseWarning,
     EmptyClusterWarning,
     TrainingDivergedError,
 )
+from skdec.nn import RandomShiftRotate
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +59,8 @@ def test_fitted_attributes(blobs, fitted):
     assert np.isnan(fitted.history_[0]["delta_label"])
     assert all(0 <= h["delta_label"] <= 1 for h in fitted.history_[1:])
     assert set(fitted.timings_) == {"pretrain", "init", "cluster"}
-    assert len(fitted.pretrain_nets_) == 1
-    losses = fitted.pretrain_nets_[0].history[:, "train_loss"]
+    assert len(fitted.pretrain_history_) == 1
+    losses = fitted.pretrain_history_[0][:, "train_loss"]
     assert losses[-1] < losses[0]
     assert fitted.dec_net_.module_ is fitted.module_
 
@@ -100,7 +108,9 @@ def test_serialisation_round_trip(blobs, fitted, tmp_path, dump):
 def test_clone_pipeline_and_grid_search(blobs, fast_dec_params):
     X, y = blobs
     dec = DECClusterer(4, random_state=0, **fast_dec_params)
-    assert clone(dec).get_params() == dec.get_params()
+    params = clone(dec).get_params()
+    assert params.pop("autoencoder") is not dec.autoencoder  # cloned too
+    assert params == {k: v for k, v in dec.get_params().items() if k != "autoencoder"}
     pipe = make_pipeline(MinMaxScaler(), dec)
     assert adjusted_rand_score(y, pipe.fit_predict(X)) == 1.0
     grid = GridSearchCV(
@@ -111,6 +121,44 @@ def test_clone_pipeline_and_grid_search(blobs, fast_dec_params):
     ).fit(X)
     assert grid.best_params_["init"] in {"kmeans", "spherical-kmeans", "gmm", "random"}
     assert np.isfinite(grid.cv_results_["mean_test_score"]).all()
+
+
+def test_memory_pretrains_once_per_fold_same_labels(
+    blobs, fast_dec_params, tmp_path, monkeypatch
+):
+    X, _ = blobs
+    calls = []
+    original = MLPAutoencoder.pretrain
+
+    def counting(self, X, **kwargs):
+        calls.append(len(X))
+        return original(self, X, **kwargs)
+
+    monkeypatch.setattr(MLPAutoencoder, "pretrain", counting)
+    params = dict(fast_dec_params, random_state=0)
+    plain = DECClusterer(4, **params).fit(X)
+    cached = DECClusterer(4, memory=str(tmp_path), **params)
+    np.testing.assert_array_equal(cached.fit(X).labels_, plain.labels_)
+    np.testing.assert_array_equal(cached.fit(X).labels_, plain.labels_)  # a hit
+    assert len(calls) == 2
+    calls.clear()
+    grid = {"init": ["kmeans", "gmm"], "alpha": [1.0, 2.0]}
+    GridSearchCV(cached, grid, cv=2).fit(X)
+    # one pretraining per fold; the refit on all of X is the hit of above
+    assert len(calls) == 2
+    calls.clear()
+    GridSearchCV(cached, {"autoencoder__epochs": [3, 4]}, cv=2).fit(X)
+    assert len(calls) == 2 * 2 + 1  # the autoencoder's parameters are the key
+
+
+def test_nested_autoencoder_parameters(blobs, fast_dec_params):
+    dec = DECClusterer(4, **fast_dec_params)
+    dec.set_params(autoencoder__epochs=2, autoencoder__hidden_dims=(8,))
+    assert dec.get_params()["autoencoder__epochs"] == 2
+    dec.fit(blobs[0])
+    assert len(dec.pretrain_history_[0]) == 2
+    assert fast_dec_params["autoencoder"].epochs == 2  # set_params is in place...
+    assert dec.module_.encoder[0].out_features == 8  # ...and fit uses it
 
 
 @pytest.mark.parametrize("init", ["kmeans", "spherical-kmeans", "gmm"])
@@ -134,12 +182,8 @@ def test_random_init_better_than_chance(blobs, fast_dec_params):
 
 def test_init_array_and_empty_cluster_reseeded(blobs, fast_dec_params):
     X, _ = blobs
-    dec = DECClusterer(
-        4,
-        pretrain_epochs=0,
-        random_state=0,
-        **{k: v for k, v in fast_dec_params.items() if k != "pretrain_epochs"},
-    )
+    fast_dec_params["autoencoder"].set_params(epochs=0)
+    dec = DECClusterer(4, random_state=0, **fast_dec_params)
     Z = dec.set_params(max_iter=0).fit(X).transform(X)
     centers = np.vstack([Z[:3], Z.mean(0) + 1e4])  # the last centre is far away
     with pytest.warns(EmptyClusterWarning, match="re-seeded"):
@@ -148,16 +192,26 @@ def test_init_array_and_empty_cluster_reseeded(blobs, fast_dec_params):
     assert np.abs(dec.cluster_centers_).max() < 1e3  # moved back among the data
 
 
-def test_init_array_wrong_shape(blobs, fast_dec_params):
+def test_init_array_wrong_shape_fails_before_pretraining(
+    blobs, fast_dec_params, monkeypatch
+):
+    def no_pretraining(*args, **kwargs):
+        raise AssertionError("pretraining ran before the init array was checked")
+
+    monkeypatch.setattr(MLPAutoencoder, "pretrain", no_pretraining)
     with pytest.raises(ValueError, match=r"init array has shape \(2, 3\)"):
         DECClusterer(4, init=np.zeros((2, 3)), **fast_dec_params).fit(blobs[0])
+    encoder = PretrainedEncoder(torch.nn.Linear(10, 5))
+    with pytest.raises(ValueError, match=r"expected \(4, 5\)"):
+        DECClusterer(4, init=np.zeros((4, 3)), autoencoder=encoder).fit(blobs[0])
 
 
 def test_layerwise_pretraining(blobs, fast_dec_params):
     X, y = blobs
-    params = dict(fast_dec_params, hidden_dims=(16, 8), layerwise_epochs=5)
-    dec = DECClusterer(4, pretrain="layerwise", random_state=0, **params).fit(X)
-    assert len(dec.pretrain_nets_) == 3 + 1  # three layer pairs, then fine-tuning
+    ae = StackedAutoencoder((16, 8), 3, layer_epochs=5, epochs=15, batch_size=64)
+    params = dict(fast_dec_params, autoencoder=ae)
+    dec = DECClusterer(4, random_state=0, **params).fit(X)
+    assert len(dec.pretrain_history_) == 3 + 1  # three layer pairs, fine-tuning
     assert adjusted_rand_score(y, dec.labels_) > 0.5
 
 
@@ -168,11 +222,10 @@ def test_user_encoder_without_pretraining(blobs, fast_dec_params):
         torch.nn.Linear(10, 16), torch.nn.ReLU(), torch.nn.Linear(16, 5)
     )
     before = [p.detach().clone() for p in encoder.parameters()]
-    dec = DECClusterer(
-        4, encoder=encoder, pretrain=False, random_state=0, **fast_dec_params
-    ).fit(X)
+    fast_dec_params["autoencoder"] = PretrainedEncoder(encoder)
+    dec = DECClusterer(4, random_state=0, **fast_dec_params).fit(X)
     assert dec.cluster_centers_.shape == (4, 5)  # width taken from the encoder
-    assert dec.pretrain_nets_ == []
+    assert dec.pretrain_history_ == [] and dec.pretrain_losses_ == []
     for p, q in zip(before, encoder.parameters()):
         assert torch.equal(p, q)  # the user's module is copied, never trained
     assert adjusted_rand_score(y, dec.labels_) > 0.5
@@ -186,32 +239,37 @@ def test_user_encoder_pretrained_with_decoder_and_idec(blobs, fast_dec_params):
     decoder = torch.nn.Sequential(
         torch.nn.Linear(3, 16), torch.nn.ReLU(), torch.nn.Linear(16, 10)
     )
-    dec = DECClusterer(
-        4,
-        encoder=encoder,
-        decoder=decoder,
-        gamma=0.1,
-        random_state=0,
-        **fast_dec_params,
-    ).fit(X)
+    fast_dec_params["autoencoder"] = PretrainedEncoder(encoder, decoder, epochs=5)
+    dec = DECClusterer(4, gamma=0.1, random_state=0, **fast_dec_params).fit(X)
     assert dec.module_.decoder is not None
-    assert len(dec.pretrain_nets_) == 1
+    assert len(dec.pretrain_history_) == 1
+    assert len(dec.pretrain_history_[0]) == 5
 
 
 @pytest.mark.parametrize(
     "params, message",
     [
-        ({"pretrain": True}, "ambiguous"),
-        ({"encoder": torch.nn.Linear(10, 2)}, "needs a matching `decoder`"),
         (
-            {"encoder": torch.nn.Linear(10, 2), "pretrain": False, "gamma": 0.5},
-            "needs a `decoder`",
+            {"autoencoder": PretrainedEncoder(torch.nn.Linear(10, 2), epochs=3)},
+            "needs its `decoder`",
         ),
         (
-            {"encoder": torch.nn.Linear(10, 2), "pretrain": "layerwise"},
-            "cannot be used with a user-supplied encoder",
+            {"autoencoder": PretrainedEncoder(torch.nn.Linear(10, 2)), "gamma": 0.5},
+            "needs a decoder",
         ),
-        ({"hidden_dims": (8, -1)}, "hidden_dims must be a sequence of positive"),
+        (
+            {"autoencoder": PretrainedEncoder(torch.nn.Linear(7, 2))},
+            "does not accept rows of 10 features",
+        ),
+        (
+            {"autoencoder": PretrainedEncoder(torch.nn.Linear(7, 2)), "init": [[0]]},
+            "does not accept rows of 10 features",
+        ),
+        (
+            {"autoencoder": MLPAutoencoder(hidden_dims=(8, -1))},
+            "hidden_dims must be a non-empty sequence of positive",
+        ),
+        ({"autoencoder": ConvAutoencoder()}, "needs the rows' image_shape"),
         (
             {"device": "cuda:0" if not torch.cuda.is_available() else "nonsense"},
             "device",
@@ -228,11 +286,15 @@ def test_inconsistent_parameters(blobs, params, message):
     [
         ({"n_clusters": 0}, "n_clusters"),
         ({"init": "k-means++"}, "init"),
-        ({"pretrain": "greedy"}, "pretrain"),
+        ({"autoencoder": "mlp"}, "autoencoder"),
+        ({"memory": 3}, "memory"),
         ({"alpha": 0}, "alpha"),
         ({"tol": 2.0}, "tol"),
         ({"optimizer": "rmsprop"}, "optimizer"),
-        ({"activation": "swish"}, "activation"),
+        ({"autoencoder": MLPAutoencoder(activation="swish")}, "activation"),
+        ({"autoencoder": MLPAutoencoder(epochs=-1)}, "epochs"),
+        ({"autoencoder": StackedAutoencoder(layer_epochs=1.5)}, "layer_epochs"),
+        ({"augment": ShiftRotate(max_shift=2), "image_shape": (2, 5)}, "max_shift"),
     ],
 )
 def test_invalid_hyperparameters(blobs, params, name):
@@ -259,10 +321,9 @@ def test_bad_input(blobs, fitted, fast_dec_params):
 
 def test_divergence_raises_clear_error(blobs, fast_dec_params):
     X, _ = blobs
-    with pytest.raises(TrainingDivergedError, match="pretrain_lr"):
-        DECClusterer(
-            4, pretrain_lr=1e12, pretrain_optimizer="sgd", **fast_dec_params
-        ).fit(X * 1e6)
+    fast_dec_params["autoencoder"].set_params(lr=1e12, optimizer="sgd")
+    with pytest.raises(TrainingDivergedError, match="autoencoder's `lr`"):
+        DECClusterer(4, **fast_dec_params).fit(X * 1e6)
 
 
 def test_verbose_progress(blobs, fast_dec_params, capsys):
@@ -303,24 +364,32 @@ def test_augmentation_on_images(fast_dec_params):
     images[y == 1, 2:4, :] = 1  # horizontal bar
     images[y == 2] = np.eye(6)  # diagonal
     X = images.reshape(90, -1) + 0.05 * rng.rand(90, 36).astype(np.float32)
-    params = dict(fast_dec_params, batch_size=30, pretrain_epochs=40)
+    fast_dec_params["autoencoder"].set_params(batch_size=30, epochs=40)
+    params = dict(fast_dec_params, batch_size=30)
     dec = DECClusterer(
         3, augment=True, image_shape=(6, 6), random_state=0, **params
     ).fit(X)
-    assert dec.pretrain_nets_[0].augmenter is not None
+    assert isinstance(dec.augmenter_, RandomShiftRotate)
+    assert dec.dec_net_.augmenter is dec.augmenter_
     assert adjusted_rand_score(y, dec.labels_) == 1.0
 
 
 def test_augment_auto_follows_image_shape(blobs, fast_dec_params):
     X, _ = blobs
-    params = dict(fast_dec_params, max_iter=0, pretrain_epochs=1)
+    fast_dec_params["autoencoder"].set_params(epochs=1)
+    params = dict(fast_dec_params, max_iter=0)
     assert DECClusterer().augment == "auto"
     plain = DECClusterer(4, random_state=0, **params).fit(X)
-    assert plain.pretrain_nets_[0].augmenter is None
+    assert plain.augmenter_ is None
     images = DECClusterer(4, image_shape=(2, 5), random_state=0, **params).fit(X)
-    assert images.pretrain_nets_[0].augmenter.image_shape == (1, 2, 5)
-    off = DECClusterer(4, image_shape=(2, 5), augment=False, random_state=0, **params)
-    assert off.fit(X).pretrain_nets_[0].augmenter is None
+    assert images.augmenter_.image_shape == (1, 2, 5)
+    assert images.augmenter_.max_shift == pytest.approx(0.2)  # 0.1 of 2 pixels
+    off = DECClusterer(4, image_shape=(2, 5), augment=None, random_state=0, **params)
+    assert off.fit(X).augmenter_ is None
+    own = ShiftRotate(max_shift=0.5, max_rotation=0)
+    mine = DECClusterer(4, image_shape=(2, 5), augment=own, random_state=0, **params)
+    assert mine.fit(X).augmenter_.max_shift == pytest.approx(1.0)
+    assert mine.get_params()["augment__max_rotation"] == 0
 
 
 def test_published_dec_recipe(blobs, fast_dec_params):
@@ -328,10 +397,10 @@ def test_published_dec_recipe(blobs, fast_dec_params):
     # layer-wise denoising pretraining, k-means centres, the sharpened target
     # from the first update, SGD, no augmentation and no collapse guard
     X, y = blobs
-    params = dict(fast_dec_params, hidden_dims=(16, 8), layerwise_epochs=5)
+    ae = StackedAutoencoder((16, 8), 3, layer_epochs=5, epochs=15, batch_size=64)
+    params = dict(fast_dec_params, autoencoder=ae)
     paper = DECClusterer(
         4,
-        pretrain="layerwise",
         init="kmeans",
         augment=False,
         collapse_share=None,
@@ -341,19 +410,21 @@ def test_published_dec_recipe(blobs, fast_dec_params):
     # the self-training hyperparameters the defaults share with the paper
     default = DECClusterer().get_params()
     published = dict(optimizer="sgd", lr=0.01, momentum=0.9, update_interval=140)
-    published.update(tol=1e-3, alpha=1.0, n_init=20, corruption=0.2, gamma=0.0)
+    published.update(tol=1e-3, alpha=1.0, n_init=20, gamma=0.0)
     assert {k: default[k] for k in published} == published
-    assert len(paper.pretrain_nets_) == 3 + 1  # layer pairs, then fine-tuning
+    assert StackedAutoencoder().get_params()["corruption"] == 0.2
+    assert len(paper.pretrain_history_) == 3 + 1  # layer pairs, then fine-tuning
     assert not any(h["start_target"] for h in paper.history_)
     assert not any(h["rolled_back"] for h in paper.history_)
-    assert paper.pretrain_nets_[-1].augmenter is None
+    assert paper.augmenter_ is None
     assert adjusted_rand_score(y, paper.labels_) > 0.5
 
 
 @pytest.mark.parametrize(
     "params, message",
     [
-        ({"augment": True}, "augment=True needs image_shape"),
+        ({"augment": True}, "augment needs image_shape"),
+        ({"augment": ShiftRotate()}, "augment needs image_shape"),
         ({"augment": True, "image_shape": (3, 3)}, r"holds 9 values but X has 10"),
         ({"image_shape": (3, 3)}, r"holds 9 values but X has 10"),
         ({"image_shape": (10,)}, r"image_shape must be \(height, width\)"),
@@ -374,15 +445,19 @@ def test_init_labels_are_the_labels_before_self_training(blobs, fast_dec_params)
 
 
 def test_best_of_several_pretraining_runs(blobs, fast_dec_params):
+    from skdec._autoencoders import reconstruction_error
+    from skdec.nn import EncoderDecoder
+
     X, _ = blobs
-    params = dict(fast_dec_params, max_iter=0)  # keep the encoder as pretrained
-    dec = DECClusterer(4, n_pretrain=3, random_state=0, **params).fit(X)
+    ae = fast_dec_params["autoencoder"].set_params(n_init=3)
+    dec = DECClusterer(4, random_state=0, **dict(fast_dec_params, max_iter=0)).fit(X)
     assert len(dec.pretrain_losses_) == 3
     assert len(set(dec.pretrain_losses_)) == 3  # different initial weights
-    from skdec._dec import _reconstruction_error
-
-    kept = _reconstruction_error(dec.pretrain_nets_[-1].module_, X, "cpu")
-    assert kept == pytest.approx(min(dec.pretrain_losses_))
+    torch.manual_seed(0)
+    run = ae.pretrain(X)
+    kept = reconstruction_error(EncoderDecoder(run.encoder, run.decoder), X, "cpu")
+    assert kept == pytest.approx(min(run.reconstruction_errors))
+    assert len(run.histories) == 1  # the kept run's net only
 
 
 def test_degenerate_clustering_warns(fast_dec_params):
@@ -467,11 +542,10 @@ def _layerwise_collapse_fit(blobs, fast_dec_params, **params):
     # cluster within 60 iterations on this seed unless the collapse is undone
     # (a float32 trajectory: bfloat16 steps take another path)
     X, _ = blobs
-    base = dict(
-        fast_dec_params, hidden_dims=(16, 8), layerwise_epochs=5, precision="float32"
-    )
+    ae = StackedAutoencoder((16, 8), 3, layer_epochs=5, epochs=15, batch_size=64)
+    base = dict(fast_dec_params, autoencoder=ae, precision="float32")
     base.update(params)
-    dec = DECClusterer(4, pretrain="layerwise", random_state=0, **base)
+    dec = DECClusterer(4, random_state=0, **base)
     return dec.fit(X)
 
 
@@ -512,40 +586,43 @@ def test_collapse_beyond_max_recoveries_ends_training(fast_dec_params):
 
 
 def test_pretrain_epochs_auto(blobs, fast_dec_params, monkeypatch):
-    import skdec._dec as dec_module
+    import skdec._autoencoders as ae_module
 
     X, _ = blobs
+    fast_dec_params["autoencoder"].set_params(epochs="auto")
     params = dict(fast_dec_params, max_iter=0)
-    del params["pretrain_epochs"]
     dec = DECClusterer(4, random_state=0, **params).fit(X[:100])
-    assert dec.pretrain_epochs == "auto"
-    assert len(dec.pretrain_nets_[0].history) == 100  # small data: 100 epochs
-    monkeypatch.setattr(dec_module, "AUTO_SAMPLES", 1000)
+    assert MLPAutoencoder().epochs == "auto"
+    assert len(dec.pretrain_history_[0]) == 100  # small data: 100 epochs
+    monkeypatch.setattr(ae_module, "AUTO_SAMPLES", 1000)
     dec.fit(X)  # 300 samples, at most 1000 presented: ceil(1000 / 300) epochs
-    assert len(dec.pretrain_nets_[0].history) == 4
+    assert len(dec.pretrain_history_[0]) == 4
 
 
-@pytest.mark.parametrize("pretrain_batch_size, expected", [(None, 32), (100, 100)])
-def test_pretrain_batch_size(blobs, fast_dec_params, pretrain_batch_size, expected):
+def test_autoencoder_owns_its_batch_size(blobs, fast_dec_params):
     X, _ = blobs
+    fast_dec_params["autoencoder"].set_params(batch_size=100)
     params = dict(fast_dec_params, batch_size=32, max_iter=0)
-    dec = DECClusterer(
-        4, pretrain_batch_size=pretrain_batch_size, random_state=0, **params
-    ).fit(X)
-    net = dec.pretrain_nets_[0]
-    assert net.batch_size == expected
+    dec = DECClusterer(4, random_state=0, **params).fit(X)
     # drop_last: whole batches only, so the batch count shows the size used
-    assert net.history[-1, "train_batch_count"] == len(X) // expected
+    assert dec.pretrain_history_[0][-1, "train_batch_count"] == len(X) // 100
     assert dec.dec_net_.batch_size == 32
 
 
-def test_optimisers_are_fused(blobs, fast_dec_params):
+def test_optimisers_are_fused(blobs, fast_dec_params, monkeypatch):
     X, _ = blobs
     params = dict(fast_dec_params, max_iter=5)
     dec = DECClusterer(4, random_state=0, **params).fit(X)
-    pretrain_opt = dec.pretrain_nets_[0].optimizer_
-    assert isinstance(pretrain_opt, torch.optim.Adam)
-    assert pretrain_opt.defaults["fused"] is True
+    seen = []
+    original = torch.optim.Adam.__init__
+
+    def spy(self, *args, **kwargs):
+        seen.append(kwargs.get("fused"))
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "__init__", spy)
+    DECClusterer(4, random_state=0, **params).fit(X)
+    assert seen == [True]  # the pretraining optimiser
     cluster_opt = dec.dec_net_.optimizer_
     assert isinstance(cluster_opt, torch.optim.SGD)
     assert cluster_opt.defaults["fused"] is True
@@ -609,16 +686,17 @@ def test_float32_training_steps_have_no_autocast(blobs, fast_dec_params):
 def test_precision_auto_follows_native_bfloat16(
     blobs, fast_dec_params, monkeypatch, native
 ):
-    import skdec._dec as dec_module
+    import skdec.net._device as device_module
 
-    monkeypatch.setattr(dec_module, "_cpu_has_native_bfloat16", lambda: native)
-    params = dict(fast_dec_params, max_iter=0, pretrain_epochs=1)
+    monkeypatch.setattr(device_module, "_cpu_has_native_bfloat16", lambda: native)
+    fast_dec_params["autoencoder"].set_params(epochs=1)
+    params = dict(fast_dec_params, max_iter=0)
     dec = DECClusterer(4, precision="auto", random_state=0, **params).fit(blobs[0])
     assert dec.precision_ == ("bfloat16" if native else "float32")
 
 
 def test_precision_auto_on_cuda_asks_for_native_bfloat16(monkeypatch):
-    from skdec._dec import _resolve_precision
+    from skdec.net._device import resolve_precision as _resolve_precision
 
     # a GPU that only emulates bfloat16 (before Ampere): slower than float32
     monkeypatch.setattr(

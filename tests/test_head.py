@@ -7,7 +7,12 @@ import pytest
 import torch
 from sklearn.exceptions import NotFittedError
 
-from skdec import ClusterLabelMapper, DECClusterer, LabelHeadClassifier
+from skdec import (
+    ClusterLabelMapper,
+    DECClusterer,
+    LabelHeadClassifier,
+    MLPAutoencoder,
+)
 from skdec.datasets import load_digits
 from skdec.nn import ClusteringLayer, ClusterLabelLayer, LabelHeadModule
 
@@ -34,9 +39,7 @@ def fitted_dec(digits):
     X, _, _, _ = digits
     return DECClusterer(
         10,
-        hidden_dims=(32,),
-        n_components=5,
-        pretrain_epochs=30,
+        autoencoder=MLPAutoencoder((32,), 5, epochs=30, batch_size=64),
         max_iter=40,
         update_interval=20,
         batch_size=64,
@@ -258,7 +261,7 @@ def test_dec_none_fits_dec_with_dec_params(digits):
     X, y, _, _ = digits
     clf = LabelHeadClassifier(
         dec_params=dict(
-            hidden_dims=(16,), n_components=3, pretrain_epochs=2, max_iter=5, n_init=1
+            autoencoder=MLPAutoencoder((16,), 3, epochs=2), max_iter=5, n_init=1
         ),
         max_epochs=2,
         random_state=0,
@@ -324,3 +327,25 @@ def test_predict_checks(digits, fitted_dec, fitted_mapper):
     clf = _head(fitted_dec, fitted_mapper, max_epochs=1).fit(X, y)
     with pytest.raises(ValueError, match="features"):
         clf.predict(X[:, :10])
+
+
+def test_frozen_dec_is_not_refitted_in_a_search(digits, fitted_dec, monkeypatch):
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.model_selection import GridSearchCV
+
+    X, y, _, _ = digits
+    y_vol = _volunteer_labels(y, 100)
+    fits = []
+    original = DECClusterer.fit
+
+    def counting(self, *args, **kwargs):
+        fits.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(DECClusterer, "fit", counting)
+    head = LabelHeadClassifier(FrozenEstimator(fitted_dec), max_epochs=2, random_state=0)
+    grid = GridSearchCV(head, {"lr": [1e-3, 1e-2]}, cv=2).fit(X, y_vol)
+    assert fits == []  # neither the folds nor the refit fit DEC again
+    assert grid.best_estimator_.dec_ is fitted_dec
+    with pytest.raises(TypeError, match="must wrap a fitted DECClusterer"):
+        LabelHeadClassifier(FrozenEstimator(ClusterLabelMapper())).fit(X, y_vol)

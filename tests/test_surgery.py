@@ -42,7 +42,7 @@ def with_centers(model, centers, X):
     model.module_.clustering_layer = ClusteringLayer(
         len(centers), centers.shape[1], layer.alpha, torch.as_tensor(centers)
     )
-    model.set_params(n_clusters=len(centers))
+    model.n_clusters_ = len(centers)
     model.cluster_centers_ = model.module_.clustering_layer.centers.detach().numpy()
     model.cluster_centers_ = model.cluster_centers_.astype(np.float64)
     model.labels_ = model.predict(X)
@@ -83,7 +83,7 @@ def test_dissolve_invariants(fitted, blobs, centers, strategy, which, n_samples,
     X = blobs[0][:n_samples]
     Z = fitted.transform(X)
     model = with_centers(fitted, make_centers(Z, *centers), X)
-    k = model.n_clusters
+    k = model.n_clusters_
     cluster = which % k
     before = model.predict(X)
     members = before == cluster
@@ -101,12 +101,12 @@ def test_dissolve_invariants(fitted, blobs, centers, strategy, which, n_samples,
         return_report=True,
     )
     # the original model is untouched
-    assert model.n_clusters == k
+    assert model.n_clusters_ == k
     np.testing.assert_array_equal(model.cluster_centers_, centers_before)
     np.testing.assert_array_equal(model.predict(X), before)
 
     delta = {"delete": -1, "reinit": 0, "split": 1}[strategy]
-    assert new.n_clusters == k + delta == report["n_clusters_after"]
+    assert new.n_clusters_ == k + delta == report["n_clusters_after"]
     assert new.cluster_centers_.shape == (k + delta, Z.shape[1])
     after = new.predict(X)
     assert after.shape == (len(X),) and new.labels_.shape == (len(X),)
@@ -144,14 +144,14 @@ def test_dissolve_invariants(fitted, blobs, centers, strategy, which, n_samples,
 def test_merge_invariants(fitted, blobs, centers, data, n_samples):
     X = blobs[0][:n_samples]
     model = with_centers(fitted, make_centers(fitted.transform(X), *centers), X)
-    k = model.n_clusters
+    k = model.n_clusters_
     ids = data.draw(
         st.lists(st.integers(0, k - 1), min_size=2, max_size=k, unique=True)
     )
     before = model.predict(X)
     new, report = merge_clusters(model, ids, X, refine_iter=0, return_report=True)
-    assert model.n_clusters == k
-    assert new.n_clusters == k - (len(ids) - 1)
+    assert model.n_clusters_ == k
+    assert new.n_clusters_ == k - (len(ids) - 1)
     after = new.predict(X)
     assert after.shape == (len(X),)
     label_map = report["label_map"]
@@ -159,7 +159,7 @@ def test_merge_invariants(fitted, blobs, centers, data, n_samples):
     # the other ids stay contiguous and in order
     others = np.setdiff1d(np.arange(k), ids)
     np.testing.assert_array_equal(np.sort(label_map[others]), label_map[others])
-    assert set(label_map) == set(range(new.n_clusters))
+    assert set(label_map) == set(range(new.n_clusters_))
     outside = ~np.isin(before, ids)
     np.testing.assert_array_equal(after[outside], label_map[before[outside]])
     assert report["stability"] == 1.0
@@ -172,8 +172,9 @@ def test_refined_model_is_a_valid_fitted_estimator(fitted, blobs, strategy):
     new, report = dissolve_cluster(
         fitted, 1, strategy, X, refine_iter=30, random_state=0, return_report=True
     )
-    k = new.n_clusters
-    assert new.get_params()["n_clusters"] == k == new.cluster_centers_.shape[0]
+    k = new.n_clusters_
+    assert k == new.cluster_centers_.shape[0] == new.predict_proba(X).shape[1]
+    assert new.n_clusters == fitted.n_clusters  # the hyperparameter stays
     assert new.dec_net_.module_ is new.module_
     assert new.module_ is not fitted.module_
     assert fitted.n_iter_ < new.n_iter_ <= fitted.n_iter_ + 30
@@ -183,7 +184,7 @@ def test_refined_model_is_a_valid_fitted_estimator(fitted, blobs, strategy):
     np.testing.assert_array_equal(new.labels_, new.predict(X))
     np.testing.assert_array_equal(report["labels_after"], new.labels_)
     np.testing.assert_allclose(new.predict_proba(X).sum(axis=1), 1, rtol=1e-5)
-    assert new.transform(X).shape == (len(X), fitted.n_components)
+    assert new.transform(X).shape == (len(X), fitted.cluster_centers_.shape[1])
     assert np.isfinite(new.score(X))
     restored = pickle.loads(pickle.dumps(new))
     np.testing.assert_array_equal(restored.predict(X), new.predict(X))
@@ -210,10 +211,10 @@ def test_in_place(fitted, blobs):
     X, _ = blobs
     model = deepcopy(fitted)
     out = dissolve_cluster(model, 0, "delete", X, refine_iter=0, copy=False)
-    assert out is model and model.n_clusters == 3
+    assert out is model and model.n_clusters_ == 3
     out = merge_clusters(model, [0, 1], X, refine_iter=0, copy=False)
-    assert out is model and model.n_clusters == 2
-    assert fitted.n_clusters == 4
+    assert out is model and model.n_clusters_ == 2
+    assert fitted.n_clusters_ == 4
 
 
 @pytest.fixture(scope="module")
@@ -249,7 +250,7 @@ def test_split_separates_a_mixed_cluster(blobs, merged_blobs, use_labels):
         random_state=0,
         return_report=True,
     )
-    assert new.n_clusters == 4
+    assert new.n_clusters_ == 4
     assert report["stability"] == 1.0
     assert adjusted_rand_score(y, new.labels_) == 1.0
 
@@ -288,7 +289,7 @@ def test_merge_joins_an_over_split_blob(blobs):
     merged, report = merge_clusters(
         model, shared, X, refine_iter=20, random_state=0, return_report=True
     )
-    assert merged.n_clusters == 4
+    assert merged.n_clusters_ == 4
     assert report["stability"] == 1.0
     assert adjusted_rand_score(y, merged.labels_) == 1.0
 
@@ -302,7 +303,7 @@ def test_delete_sends_members_to_next_best_and_refines(blobs, fitted):
     np.testing.assert_array_equal(
         report["labels_surgery"][members], next_best(fitted, X, 0)[members]
     )
-    assert new.n_clusters == 3
+    assert new.n_clusters_ == 3
     assert report["stability"] > 0.9
     # the other three blobs stay one cluster each
     outside = ~members
@@ -353,7 +354,7 @@ def test_cannot_dissolve_the_last_cluster(blobs, fitted, strategy):
     with pytest.raises(ValueError, match="last remaining cluster"):
         dissolve_cluster(single, 0, strategy, X)
     split = dissolve_cluster(single, 0, "split", X, refine_iter=0)
-    assert split.n_clusters == 2
+    assert split.n_clusters_ == 2
 
 
 def test_cannot_split_a_cluster_with_fewer_than_two_members(blobs, fitted):
@@ -370,4 +371,4 @@ def test_cannot_split_a_cluster_with_fewer_than_two_members(blobs, fitted):
     X_one = np.vstack([X[model.labels_ != 4], X[in_4[:1]]])
     with pytest.raises(ValueError, match="it has 1 member"):
         dissolve_cluster(model, 4, "split", X_one)
-    assert dissolve_cluster(model, 4, "split", X, refine_iter=0).n_clusters == 6
+    assert dissolve_cluster(model, 4, "split", X, refine_iter=0).n_clusters_ == 6

@@ -8,13 +8,20 @@ from ._callbacks import (
     embed,
 )
 from ._loader import TensorBatchIterator, as_float_tensor, epochs_for_iterations
-from ._nets import AutoencoderNet, DECNet, TrainingDivergedError, check_finite_loss
+from ._nets import (
+    AutoencoderNet,
+    DECNet,
+    LabelHeadNet,
+    TrainingDivergedError,
+    check_finite_loss,
+)
 
 __all__ = [
     "AutoencoderNet",
     "DECNet",
     "ClusterCollapseWarning",
     "EmptyClusterWarning",
+    "LabelHeadNet",
     "TargetDistributionUpdate",
     "TensorBatchIterator",
     "TrainingDivergedError",

@@ -6,7 +6,7 @@ import contextlib
 
 import torch
 import torch.nn.functional as F
-from skorch import NeuralNet
+from skorch import NeuralNet, NeuralNetClassifier
 from skorch.dataset import unpack_data
 
 from ._allocator import tune_malloc
@@ -117,7 +117,7 @@ class AutoencoderNet(_FastNet):
         check_finite_loss(
             loss,
             "pretraining reconstruction",
-            "Lower `pretrain_lr`, scale the input features (for example to "
+            "Lower the autoencoder's `lr`, scale the input features (for example to "
             "[0, 1]) or use a smaller batch size.",
         )
         return loss
@@ -156,5 +156,31 @@ class DECNet(_FastNet):
             "clustering",
             "Lower `lr`, scale the input features, or check the pretrained "
             "encoder for exploding embeddings.",
+        )
+        return loss
+
+
+class LabelHeadNet(_FastNet, NeuralNetClassifier):
+    """Train a :class:`skdec.nn.LabelHeadModule` with cross-entropy on labels.
+
+    The in-memory batches of the other nets, every labelled sample used (no
+    ``drop_last``: labelled subjects are few), validation in batches of at
+    least 1024, and a clear error on a diverged loss.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("criterion", torch.nn.CrossEntropyLoss)
+        kwargs.setdefault("iterator_train__drop_last", False)
+        kwargs.setdefault("iterator_valid__batch_size", max(kwargs["batch_size"], 1024))
+        super().__init__(*args, **kwargs)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        loss = NeuralNetClassifier.get_loss(
+            self, y_pred, y_true, X=X, training=training
+        )
+        check_finite_loss(
+            loss,
+            "label-head",
+            "Lower `lr` or scale the input features like the DEC training data.",
         )
         return loss

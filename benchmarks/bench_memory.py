@@ -1,0 +1,101 @@
+"""The gallery's grid search over init strategies with and without ``memory``.
+
+``DECClusterer(memory=...)`` caches the pretraining, so a search over
+clustering-stage parameters pretrains once per fold instead of once per fold
+and candidate. This runs the search of ``examples/plot_grid_search_init.py``
+both ways in one process, one after the other, and prints the wall times,
+their ratio and whether every cross-validated score is identical.
+
+    python benchmarks/bench_memory.py            # the gallery's search
+    python benchmarks/bench_memory.py --epochs 100 --inits umap kmeans gmm
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler
+
+from skdec import DECClusterer, MLPAutoencoder
+from skdec.datasets import load_digits
+from skdec.metrics import accuracy_scorer
+
+
+def dec_objective(estimator, X, y=None):
+    return estimator.score(X)
+
+
+def search(X, y, inits, epochs, memory):
+    pipe = make_pipeline(
+        MinMaxScaler(),
+        DECClusterer(
+            10,
+            autoencoder=MLPAutoencoder((128, 128), epochs=epochs),
+            max_iter=300,
+            memory=memory,
+            random_state=0,
+        ),
+    )
+    grid = GridSearchCV(
+        pipe,
+        {"decclusterer__init": inits},
+        scoring={"acc": accuracy_scorer, "kl": dec_objective},
+        refit="acc",
+        cv=2,
+    )
+    t = time.perf_counter()
+    grid.fit(X, y)
+    return time.perf_counter() - t, grid.cv_results_
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument(
+        "--inits", nargs="+", default=["kmeans", "spherical-kmeans", "gmm", "random"]
+    )
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--out", default="benchmarks/results/memory.json")
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    X, y = load_digits(return_X_y=True)
+    plain_s, plain = search(X, y, args.inits, args.epochs, None)
+    with tempfile.TemporaryDirectory() as cache:
+        cached_s, cached = search(X, y, args.inits, args.epochs, cache)
+    same = all(
+        np.array_equal(plain[k], cached[k])
+        for k in plain
+        if k.startswith(("split", "mean_test", "std_test"))
+    )
+    print(f"digits, {len(args.inits)} inits x 2 folds, {args.epochs} epochs")
+    print(f"without memory {plain_s:7.1f} s")
+    print(f"with memory    {cached_s:7.1f} s   speed-up x{plain_s / cached_s:.2f}")
+    print(f"identical scores: {same}")
+    for params, acc in zip(plain["params"], plain["mean_test_acc"]):
+        print(f"  {params['decclusterer__init']:>17}: ACC {acc:.3f}")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(
+        json.dumps(
+            dict(
+                inits=args.inits,
+                epochs=args.epochs,
+                seconds_without=plain_s,
+                seconds_with=cached_s,
+                speedup=plain_s / cached_s,
+                identical_scores=same,
+            ),
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,614 @@
+"""The autoencoder of DEC as a component: its network and its pretraining.
+
+Each class here is a specification passed to ``DECClusterer(autoencoder=...)``:
+it owns the hyperparameters of one kind of network and of its pretraining,
+builds the torch modules of :mod:`skdec.nn` for the data it is given, and
+trains them with the skorch nets of :mod:`skdec.net`. Its parameters are
+searchable through sklearn's nested names (``autoencoder__epochs``).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import Interval, StrOptions
+from torch import nn
+
+from .net import AutoencoderNet, embed
+from .net._optim import OPTIMIZERS, optimizer_kwargs
+from .nn import DenoisingLayerPair, EncoderDecoder, RandomShiftRotate
+from .nn import MLPAutoencoder as _MLPModule
+from .nn._autoencoder import _ACTIVATIONS
+
+__all__ = [
+    "BaseAutoencoder",
+    "ConvAutoencoder",
+    "MLPAutoencoder",
+    "PretrainedEncoder",
+    "Pretrained",
+    "ShiftRotate",
+    "StackedAutoencoder",
+    "auto_epochs",
+]
+
+# epochs='auto': 100 epochs, at most 1.75 million samples presented
+AUTO_EPOCHS = 100
+AUTO_SAMPLES = 1_750_000
+# rows per forward pass when measuring the reconstruction error
+_EVAL_BATCH = 4096
+
+
+def auto_epochs(n_samples: int) -> int:
+    """Epochs of ``epochs='auto'``: 100, or as many as present 1.75 million
+    samples when that is fewer (25 for 70,000 rows)."""
+    return min(AUTO_EPOCHS, math.ceil(AUTO_SAMPLES / n_samples))
+
+
+@torch.no_grad()
+def reconstruction_error(module, X, device) -> float:
+    """Mean squared reconstruction error of ``X`` under ``module`` (returning
+    ``(code, x_hat)``), in evaluation mode."""
+    module.eval()
+    X = torch.as_tensor(X)
+    total = 0.0
+    for i in range(0, len(X), _EVAL_BATCH):
+        xb = X[i : i + _EVAL_BATCH].to(device)
+        total += nn.functional.mse_loss(module(xb)[1], xb, reduction="sum").item()
+    return total / X.numel()
+
+
+@dataclass
+class Pretrained:
+    """What :meth:`BaseAutoencoder.pretrain` returns.
+
+    Attributes
+    ----------
+    encoder : torch.nn.Module
+        The pretrained encoder (rows to embeddings).
+    decoder : torch.nn.Module or None
+        Its decoder; None for an encoder given without one.
+    histories : list of skorch.History
+        One per net trained in the kept run (layer-wise pretraining trains one
+        per layer pair, then fine-tunes), in training order.
+    reconstruction_errors : list of float
+        Mean squared reconstruction error of every run (the lowest is kept);
+        empty without a decoder.
+    """
+
+    encoder: nn.Module
+    decoder: nn.Module | None
+    histories: list = field(default_factory=list)
+    reconstruction_errors: list = field(default_factory=list)
+
+
+def _train(module, X, *, epochs, lr, batch_size, optimizer, momentum, **common):
+    """Fit ``module`` (returning ``(code, x_hat)``) to reconstruct ``X``;
+    return the skorch net's history."""
+    net = AutoencoderNet(
+        module,
+        max_epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        **optimizer_kwargs(optimizer, momentum),
+        **common,
+    )
+    net.fit(X)
+    return net.history
+
+
+def _check_sizes(value, name):
+    sizes = np.asarray(value)
+    if (
+        sizes.ndim != 1
+        or sizes.size == 0
+        or not np.issubdtype(sizes.dtype, np.integer)
+        or (sizes <= 0).any()
+    ):
+        raise ValueError(
+            f"{name} must be a non-empty sequence of positive integers, got {value!r}."
+        )
+    return tuple(int(s) for s in sizes)
+
+
+class BaseAutoencoder(BaseEstimator):
+    """Base of the autoencoder components of :class:`skdec.DECClusterer`.
+
+    A component checks its parameters against the data
+    (:meth:`validate`, called before any training), says how wide its
+    embedding is (:meth:`embedding_width`) and pretrains a network
+    (:meth:`pretrain`). Subclasses build their modules in ``_fit_one``.
+    """
+
+    _parameter_constraints: dict = {
+        "epochs": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    #: whether the network needs ``image_shape``
+    needs_image_shape = False
+
+    def validate(self, n_features, image_shape=None):
+        """Check the parameters, and that they fit rows of ``n_features``
+        values (images of ``image_shape``, when given). Raises ValueError."""
+        self._validate_params()
+        if self.needs_image_shape and image_shape is None:
+            raise ValueError(
+                f"{type(self).__name__} needs the rows' image_shape: pass "
+                "image_shape=(height, width) or (channels, height, width) to "
+                "DECClusterer."
+            )
+        self._check_input(int(n_features), image_shape)
+
+    def _check_input(self, n_features, image_shape):
+        """Subclass hook of :meth:`validate`."""
+
+    def embedding_width(self, n_features, image_shape=None) -> int:
+        """Number of features of the embedding."""
+        return int(self.n_components)
+
+    def pretrain(
+        self, X, *, image_shape=None, augmenter=None, device="cpu", **training
+    ) -> Pretrained:
+        """Build the network for ``X`` and pretrain it to reconstruct ``X``.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features), float32
+        image_shape : tuple of int, default=None
+            ``(channels, height, width)`` of a row, when the rows are images.
+        augmenter : callable, default=None
+            Applied to each training batch (the batch is then both input and
+            target), for instance :class:`skdec.nn.RandomShiftRotate`.
+        device : str or torch.device, default='cpu'
+        **training
+            ``verbose`` and ``autocast_dtype``, passed to the skorch nets.
+
+        Returns
+        -------
+        Pretrained
+            The network of the run with the lowest reconstruction error.
+        """
+        self.validate(X.shape[1], image_shape)
+        epochs = self.epochs if self.epochs != "auto" else auto_epochs(len(X))
+        common = dict(
+            epochs=epochs,
+            lr=self.lr,
+            batch_size=self.batch_size,
+            optimizer=self.optimizer,
+            momentum=self.momentum,
+            device=device,
+            augmenter=augmenter,
+            **training,
+        )
+        best, errors = None, []
+        for _ in range(getattr(self, "n_init", 1)):
+            module, histories = self._fit_one(X, image_shape, common)
+            module.to(device)
+            if module.decoder is None:
+                return Pretrained(module.encoder, None, histories, [])
+            error = reconstruction_error(module, X, device)
+            errors.append(error)
+            if best is None or error < best[0]:
+                best = (error, module, histories)
+        _, module, histories = best
+        return Pretrained(module.encoder, module.decoder, histories, errors)
+
+    def _fit_one(self, X, image_shape, common):
+        """One pretraining run: ``(module, histories)``."""
+        module = self._build(X.shape[1], image_shape)
+        histories = [_train(module, X, **common)] if common["epochs"] > 0 else []
+        return module, histories
+
+
+class MLPAutoencoder(BaseAutoencoder):
+    """Fully connected autoencoder pretrained end to end (the default).
+
+    Builds :class:`skdec.nn.MLPAutoencoder` (``d-h1-...-hk-e-hk-...-h1-d``,
+    linear embedding and reconstruction) and trains it on the mean squared
+    reconstruction error with Adam.
+
+    Parameters
+    ----------
+    hidden_dims : sequence of int, default=(500, 500, 2000)
+        Widths of the encoder's hidden layers; the decoder mirrors them.
+    n_components : int, default=10
+        Dimension of the embedding.
+    activation : str, default='relu'
+        Non-linearity after each hidden layer.
+    epochs : int or 'auto', default='auto'
+        Pretraining epochs; 'auto' trains for 100 epochs, or for as many as
+        present 1.75 million samples when that is fewer (25 epochs on 70,000
+        rows). 0 leaves the network at its random initial weights.
+    lr : float, default=1e-3
+    optimizer : {'adam', 'sgd'}, default='adam'
+    momentum : float, default=0.9
+        Momentum of SGD (unused by Adam).
+    batch_size : int, default=256
+    corruption : float, default=0.0
+        Dropout rate on the input during pretraining (a denoising
+        autoencoder); 0 trains a plain autoencoder.
+    n_init : int, default=1
+        Pretraining runs from different initial weights; the one with the
+        lowest reconstruction error is kept (a label-free choice).
+
+    See Also
+    --------
+    StackedAutoencoder : The DEC paper's layer-wise pretraining.
+    ConvAutoencoder : A convolutional network for image rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdec import DECClusterer, MLPAutoencoder
+    >>> X = np.random.RandomState(0).rand(60, 8).astype("float32")
+    >>> ae = MLPAutoencoder(hidden_dims=(16,), n_components=2, epochs=3)
+    >>> dec = DECClusterer(3, autoencoder=ae, init="kmeans", max_iter=20,
+    ...                    random_state=0).fit(X)
+    >>> dec.transform(X).shape
+    (60, 2)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseAutoencoder._parameter_constraints,
+        "hidden_dims": ["array-like"],
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(_ACTIVATIONS))],
+        "corruption": [Interval(Real, 0, 1, closed="left")],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        hidden_dims=(500, 500, 2000),
+        n_components=10,
+        activation="relu",
+        *,
+        epochs="auto",
+        lr=1e-3,
+        optimizer="adam",
+        momentum=0.9,
+        batch_size=256,
+        corruption=0.0,
+        n_init=1,
+    ):
+        self.hidden_dims = hidden_dims
+        self.n_components = n_components
+        self.activation = activation
+        self.epochs = epochs
+        self.lr = lr
+        self.optimizer = optimizer
+        self.momentum = momentum
+        self.batch_size = batch_size
+        self.corruption = corruption
+        self.n_init = n_init
+
+    def _check_input(self, n_features, image_shape):
+        _check_sizes(self.hidden_dims, "hidden_dims")
+
+    def _build(self, n_features, image_shape):
+        dims = _check_sizes(self.hidden_dims, "hidden_dims")
+        ae = _MLPModule(n_features, dims, self.n_components, self.activation)
+        return EncoderDecoder(ae.encoder, ae.decoder, self.corruption)
+
+
+class StackedAutoencoder(MLPAutoencoder):
+    """The DEC paper's pretraining: greedy layer-wise denoising, then end to end.
+
+    Each layer pair ``d_i -> d_{i+1}`` of the fully connected network is
+    trained as a denoising autoencoder (dropout ``corruption`` on its input
+    and its code) on the clean codes of the pairs below it, for
+    ``layer_epochs`` epochs; the stacked network is then fine-tuned end to end
+    without corruption for ``epochs`` epochs (Xie et al., 2016). Augmentation,
+    when on, is used during fine-tuning only (the layer pairs see hidden
+    codes).
+
+    Parameters
+    ----------
+    hidden_dims, n_components, activation
+        As :class:`MLPAutoencoder`.
+    layer_epochs : int, default=50
+        Epochs of each layer pair.
+    corruption : float, default=0.2
+        Dropout rate of the layer pairs.
+    epochs : int or 'auto', default='auto'
+        Fine-tuning epochs (as :class:`MLPAutoencoder`'s ``epochs``).
+    lr, optimizer, momentum, batch_size, n_init
+        As :class:`MLPAutoencoder`; used by the layer pairs and the
+        fine-tuning alike.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdec import StackedAutoencoder
+    >>> X = np.random.RandomState(0).rand(40, 6).astype("float32")
+    >>> ae = StackedAutoencoder(hidden_dims=(8,), n_components=2, layer_epochs=2,
+    ...                         epochs=2)
+    >>> len(ae.pretrain(X).histories)  # two layer pairs, then fine-tuning
+    3
+    """
+
+    _parameter_constraints: dict = {
+        **MLPAutoencoder._parameter_constraints,
+        "layer_epochs": [Interval(Integral, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        hidden_dims=(500, 500, 2000),
+        n_components=10,
+        activation="relu",
+        *,
+        layer_epochs=50,
+        corruption=0.2,
+        epochs="auto",
+        lr=1e-3,
+        optimizer="adam",
+        momentum=0.9,
+        batch_size=256,
+        n_init=1,
+    ):
+        super().__init__(
+            hidden_dims,
+            n_components,
+            activation,
+            epochs=epochs,
+            lr=lr,
+            optimizer=optimizer,
+            momentum=momentum,
+            batch_size=batch_size,
+            corruption=corruption,
+            n_init=n_init,
+        )
+        self.layer_epochs = layer_epochs
+
+    def _fit_one(self, X, image_shape, common):
+        dims = [X.shape[1], *_check_sizes(self.hidden_dims, "hidden_dims")]
+        dims.append(int(self.n_components))
+        pair_common = {**common, "epochs": self.layer_epochs, "augmenter": None}
+        n_pairs = len(dims) - 1
+        H = X
+        encoders, decoders, histories = [], [], []
+        for i in range(n_pairs):
+            pair = DenoisingLayerPair(
+                dims[i],
+                dims[i + 1],
+                activation=self.activation,
+                encoder_activation=i < n_pairs - 1,
+                decoder_activation=i > 0,
+                corruption=self.corruption,
+            )
+            if self.layer_epochs > 0:
+                histories.append(_train(pair, H, **pair_common))
+            pair.to(common["device"])
+            encoders.append(pair.encoder)
+            decoders.insert(0, pair.decoder)
+            H = embed(pair.encoder, H, device=common["device"]).cpu()
+        module = EncoderDecoder(nn.Sequential(*encoders), nn.Sequential(*decoders))
+        if common["epochs"] > 0:
+            histories.append(_train(module, X, **common))
+        return module, histories
+
+
+class ConvAutoencoder(BaseAutoencoder):
+    """Convolutional autoencoder for image rows (DCEC-style), pretrained end to end.
+
+    Builds :class:`skdec.nn.ConvAutoencoder`: stride-2 convolutions down, a
+    linear embedding, transposed convolutions back up to the image. Needs
+    ``image_shape`` on the :class:`~skdec.DECClusterer`.
+
+    Parameters
+    ----------
+    channels : sequence of int, default=(32, 64, 128)
+        Output channels of the convolutions, one stride-2 layer each.
+    kernel_sizes : sequence of int, default=(5, 5, 3)
+        Kernel size of each convolution.
+    n_components : int, default=10
+        Dimension of the embedding.
+    activation : str, default='relu'
+    epochs, lr, optimizer, momentum, batch_size, corruption, n_init
+        As :class:`MLPAutoencoder`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdec import ConvAutoencoder
+    >>> X = np.random.RandomState(0).rand(20, 64).astype("float32")
+    >>> ae = ConvAutoencoder(channels=(4, 8), kernel_sizes=(3, 3), epochs=1)
+    >>> ae.pretrain(X, image_shape=(1, 8, 8)).encoder(torch.zeros(2, 64)).shape
+    torch.Size([2, 10])
+    """
+
+    needs_image_shape = True
+
+    _parameter_constraints: dict = {
+        **BaseAutoencoder._parameter_constraints,
+        "channels": ["array-like"],
+        "kernel_sizes": ["array-like"],
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(_ACTIVATIONS))],
+        "corruption": [Interval(Real, 0, 1, closed="left")],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        channels=(32, 64, 128),
+        kernel_sizes=(5, 5, 3),
+        n_components=10,
+        activation="relu",
+        *,
+        epochs="auto",
+        lr=1e-3,
+        optimizer="adam",
+        momentum=0.9,
+        batch_size=256,
+        corruption=0.0,
+        n_init=1,
+    ):
+        self.channels = channels
+        self.kernel_sizes = kernel_sizes
+        self.n_components = n_components
+        self.activation = activation
+        self.epochs = epochs
+        self.lr = lr
+        self.optimizer = optimizer
+        self.momentum = momentum
+        self.batch_size = batch_size
+        self.corruption = corruption
+        self.n_init = n_init
+
+    def _check_input(self, n_features, image_shape):
+        # the module checks the layers against the image size
+        self._module(image_shape)
+
+    def _module(self, image_shape):
+        from .nn import ConvAutoencoder as _ConvModule
+
+        return _ConvModule(
+            image_shape,
+            channels=_check_sizes(self.channels, "channels"),
+            kernel_sizes=_check_sizes(self.kernel_sizes, "kernel_sizes"),
+            n_components=self.n_components,
+            activation=self.activation,
+        )
+
+    def _build(self, n_features, image_shape):
+        ae = self._module(image_shape)
+        return EncoderDecoder(ae.encoder, ae.decoder, self.corruption)
+
+
+class PretrainedEncoder(BaseAutoencoder):
+    """An encoder you bring: used as it is, or trained further with its decoder.
+
+    This is the transfer recipe: the encoder of a model fitted on other data
+    (``fitted.module_.encoder``), or any torch module mapping rows to
+    embeddings, becomes DEC's encoder. It is copied, never modified.
+
+    Parameters
+    ----------
+    encoder : torch.nn.Module
+        Maps a batch of rows ``(n, n_features)`` to ``(n, n_components)``.
+    decoder : torch.nn.Module, default=None
+        Maps embeddings back to rows; needed for ``epochs > 0`` and for IDEC
+        (``DECClusterer(gamma > 0)``).
+    epochs : int or 'auto', default=0
+        End-to-end training of encoder and decoder on the reconstruction error
+        before clustering; 0 uses the encoder as it is.
+    lr, optimizer, momentum, batch_size
+        As :class:`MLPAutoencoder`.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from skdec import DECClusterer, PretrainedEncoder
+    >>> X = np.random.RandomState(0).rand(50, 4).astype("float32")
+    >>> encoder = torch.nn.Linear(4, 2)
+    >>> dec = DECClusterer(2, autoencoder=PretrainedEncoder(encoder),
+    ...                    init="kmeans", max_iter=10, random_state=0).fit(X)
+    >>> dec.transform(X).shape
+    (50, 2)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseAutoencoder._parameter_constraints,
+        "encoder": [nn.Module],
+        "decoder": [nn.Module, None],
+    }
+
+    def __init__(
+        self,
+        encoder,
+        decoder=None,
+        *,
+        epochs=0,
+        lr=1e-3,
+        optimizer="adam",
+        momentum=0.9,
+        batch_size=256,
+    ):
+        self.encoder = encoder
+        self.decoder = decoder
+        self.epochs = epochs
+        self.lr = lr
+        self.optimizer = optimizer
+        self.momentum = momentum
+        self.batch_size = batch_size
+
+    def _check_input(self, n_features, image_shape):
+        if self.epochs != 0 and self.decoder is None:
+            raise ValueError(
+                "Training a given encoder (epochs != 0) needs its `decoder`; "
+                "pass one, or set epochs=0 to use the encoder as it is."
+            )
+
+    @torch.no_grad()
+    def embedding_width(self, n_features, image_shape=None) -> int:
+        encoder = copy.deepcopy(self.encoder).eval()
+        device = next(encoder.parameters(), torch.empty(0)).device
+        try:
+            z = encoder(torch.zeros(1, int(n_features), device=device))
+        except Exception as exc:
+            raise ValueError(
+                f"The encoder does not accept rows of {n_features} features: {exc}"
+            ) from exc
+        if z.ndim != 2:
+            raise ValueError(
+                f"The encoder must return (n_samples, n_components); a row gave "
+                f"shape {tuple(z.shape)}."
+            )
+        return int(z.shape[1])
+
+    def _build(self, n_features, image_shape):
+        decoder = copy.deepcopy(self.decoder) if self.decoder is not None else None
+        return EncoderDecoder(copy.deepcopy(self.encoder), decoder)
+
+
+class ShiftRotate(BaseEstimator):
+    """Augmentation of image rows by random shifts and rotations (DEC-DA).
+
+    Each training batch (pretraining and clustering) is shifted by up to
+    ``max_shift`` of the image's smaller side and rotated by up to
+    ``max_rotation`` degrees, a new draw per sample
+    (:class:`skdec.nn.RandomShiftRotate`); prediction never augments.
+
+    Parameters
+    ----------
+    max_shift : float, default=0.1
+        Largest translation, as a fraction of the smaller image side.
+    max_rotation : float, default=10.0
+        Largest rotation in degrees.
+
+    Examples
+    --------
+    >>> from skdec import ShiftRotate
+    >>> ShiftRotate(max_shift=0.2).build((1, 10, 10)).max_shift
+    2.0
+    """
+
+    _parameter_constraints: dict = {
+        "max_shift": [Interval(Real, 0, 1, closed="both")],
+        "max_rotation": [Interval(Real, 0, 180, closed="both")],
+    }
+
+    def __init__(self, max_shift=0.1, max_rotation=10.0):
+        self.max_shift = max_shift
+        self.max_rotation = max_rotation
+
+    def build(self, image_shape):
+        """The torch module augmenting rows of images of ``image_shape``."""
+        self._validate_params()
+        size = min(image_shape[-2:])
+        return RandomShiftRotate(
+            image_shape,
+            max_shift=self.max_shift * size,
+            max_rotation=self.max_rotation,
+        )

@@ -1,0 +1,205 @@
+"""Command-line options built from the estimators' own parameter constraints.
+
+``skdec cluster`` offers every hyperparameter of :class:`skdec.DECClusterer`
+and of its autoencoder components as an option, with the choices, types and
+defaults that the classes declare: nothing is copied by hand, so the command
+line cannot drift from the estimator.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+from numbers import Integral
+
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._autoencoders import ConvAutoencoder, MLPAutoencoder, StackedAutoencoder
+from ._dec import DECClusterer
+
+#: the autoencoder components the command line can build, by name
+AUTOENCODERS = {
+    "mlp": MLPAutoencoder,
+    "stacked": StackedAutoencoder,
+    "conv": ConvAutoencoder,
+}
+
+# DECClusterer parameters that have options of their own (or none): the
+# cluster count, seed and output are the command's; the components are built
+# from their own options; an init array cannot be typed
+_OWN_OPTIONS = {
+    "n_clusters",
+    "random_state",
+    "verbose",
+    "autoencoder",
+    "augment",
+    "image_shape",
+}
+
+# shorter names kept from earlier versions of the command line
+ALIASES = {
+    "autoencoder__hidden_dims": "--hidden-dims",
+    "autoencoder__epochs": "--pretrain-epochs",
+}
+
+
+def _describe(constraint) -> str:
+    if isinstance(constraint, StrOptions):
+        return " | ".join(sorted(constraint.options))
+    if isinstance(constraint, Interval):
+        return str(constraint)  # "an int in the range [1, inf)"
+    if constraint == "array-like":
+        return "comma-separated ints"
+    if constraint is None:
+        return "none"
+    if constraint == "boolean":
+        return "true | false"
+    if constraint is str:
+        return "text"
+    return str(constraint)
+
+
+def _parse(text: str, constraint):
+    """``text`` as a value satisfying ``constraint``; raises ValueError."""
+    if isinstance(constraint, StrOptions):
+        if text in constraint.options:
+            return text
+    elif isinstance(constraint, Interval):
+        value = int(text) if constraint.type is Integral else float(text)
+        if constraint.is_satisfied_by(value):
+            return value
+    elif constraint == "array-like":
+        return tuple(int(v) for v in text.split(","))
+    elif constraint is None:
+        if text.lower() == "none":
+            return None
+    elif constraint == "boolean":
+        if text.lower() in ("true", "false"):
+            return text.lower() == "true"
+    elif constraint is str:
+        return text
+    raise ValueError(text)
+
+
+def converter(name: str, constraints: list):
+    """An argparse ``type`` accepting what ``constraints`` accept."""
+    usable = [c for c in constraints if _typable(c)]
+
+    def convert(text):
+        for constraint in usable:
+            try:
+                return _parse(text, constraint)
+            except ValueError:
+                continue
+        allowed = "; ".join(_describe(c) for c in usable)
+        raise argparse.ArgumentTypeError(
+            f"invalid value {text!r} for {name}: expected {allowed}"
+        )
+
+    convert.__name__ = name  # argparse names the type in its messages
+    return convert
+
+
+def _typable(constraint) -> bool:
+    return (
+        isinstance(constraint, StrOptions | Interval)
+        or constraint in ("array-like", "boolean", None)
+        or constraint is str
+    )
+
+
+def _defaults(cls) -> dict:
+    return {
+        name: p.default
+        for name, p in inspect.signature(cls.__init__).parameters.items()
+        if name != "self"
+    }
+
+
+def _shown(default):
+    return ",".join(map(str, default)) if isinstance(default, tuple) else default
+
+
+def _add(group, dest: str, constraints: list, default, flags: list[str], also=""):
+    # a sequence is typed as comma-separated ints only where the default is one
+    # (an init array cannot be typed)
+    if not isinstance(default, tuple):
+        constraints = [c for c in constraints if c != "array-like"]
+    if not any(_typable(c) for c in constraints):
+        return
+    shown = _shown(default)
+    allowed = "; ".join(_describe(c) for c in constraints if _typable(c))
+    group.add_argument(
+        *flags,
+        dest=dest,
+        type=converter(flags[0], constraints),
+        default=None,
+        metavar="VALUE",
+        help=f"{allowed} (default {shown}{also})",
+    )
+
+
+def add_estimator_options(parser: argparse.ArgumentParser) -> None:
+    """Add an option per hyperparameter of DECClusterer and its components.
+
+    ``DECClusterer(lr=...)`` is ``--lr``; the autoencoder's parameters are
+    ``--autoencoder-<name>`` (``autoencoder__<name>`` in sklearn's nested
+    notation), applied to the component chosen with ``--autoencoder``.
+    """
+    group = parser.add_argument_group(
+        "DEC parameters", "DECClusterer's hyperparameters (see its documentation)"
+    )
+    defaults = _defaults(DECClusterer)
+    for name, constraints in DECClusterer._parameter_constraints.items():
+        if name in _OWN_OPTIONS:
+            continue
+        flag = "--" + name.replace("_", "-")
+        _add(group, f"dec__{name}", constraints, defaults[name], [flag])
+    ae = parser.add_argument_group(
+        "autoencoder", "the network and its pretraining (one component's options)"
+    )
+    ae.add_argument(
+        "--autoencoder",
+        choices=sorted(AUTOENCODERS),
+        default="mlp",
+        help="mlp: fully connected, end to end (default); stacked: the DEC "
+        "paper's layer-wise pretraining; conv: convolutional, for images",
+    )
+    defaults = {kind: _defaults(cls) for kind, cls in AUTOENCODERS.items()}
+    seen = set()
+    for kind, cls in AUTOENCODERS.items():
+        for name, constraints in cls._parameter_constraints.items():
+            if name in seen:
+                continue
+            seen.add(name)
+            key = f"autoencoder__{name}"
+            flags = ["--autoencoder-" + name.replace("_", "-")]
+            if key in ALIASES:
+                flags.append(ALIASES[key])
+            default = defaults[kind][name]
+            others = [
+                f"; {other} {_shown(d[name])}"
+                for other, d in defaults.items()
+                if other != kind and name in d and d[name] != default
+            ]
+            _add(ae, key, constraints, default, flags, "".join(others))
+
+
+def estimator_params(args) -> dict:
+    """DECClusterer keyword arguments from the parsed options that were given
+    (the autoencoder component built from its own)."""
+    given = {k: v for k, v in vars(args).items() if v is not None}
+    params = {k[len("dec__") :]: v for k, v in given.items() if k.startswith("dec__")}
+    cls = AUTOENCODERS[args.autoencoder]
+    own = {
+        k[len("autoencoder__") :]: v
+        for k, v in given.items()
+        if k.startswith("autoencoder__")
+    }
+    foreign = sorted(set(own) - set(_defaults(cls)))
+    if foreign:
+        names = ", ".join("--autoencoder-" + n.replace("_", "-") for n in foreign)
+        raise ValueError(f"{names} do not apply to --autoencoder {args.autoencoder}.")
+    if own or args.autoencoder != "mlp":
+        params["autoencoder"] = cls(**own)
+    return params
