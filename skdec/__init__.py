@@ -6,6 +6,7 @@ The public API is re-exported here; private modules (``_name.py``) hold the code
 from importlib.metadata import PackageNotFoundError, version
 
 from ._dec import DECClusterer, DegenerateClusteringWarning
+from ._features import FeatureExtractor
 from ._filters import KMeansFilterInitializer, copy_filters_to_conv, init_conv_stack
 from ._head import LabelHeadClassifier
 from ._labels import ClusterLabelMapper
@@ -31,6 +32,7 @@ __all__ = [
     "DECClusterer",
     "DegenerateClusteringWarning",
     "dissolve_cluster",
+    "FeatureExtractor",
     "init_conv_stack",
     "KMeansFilterInitializer",
     "LabelHeadClassifier",
