@@ -13,6 +13,7 @@ from ._autoencoders import (
     StackedAutoencoder,
 )
 from ._dec import DECClusterer, DegenerateClusteringWarning
+from ._features import FeatureExtractor
 from ._filters import KMeansFilterInitializer, copy_filters_to_conv, init_conv_stack
 from ._head import LabelHeadClassifier
 from ._labels import ClusterLabelMapper
@@ -39,6 +40,7 @@ __all__ = [
     "DECClusterer",
     "DegenerateClusteringWarning",
     "dissolve_cluster",
+    "FeatureExtractor",
     "init_conv_stack",
     "KMeansFilterInitializer",
     "LabelHeadClassifier",

@@ -1,10 +1,12 @@
 """scikit-learn's estimator checks on every public estimator, with fast parameters."""
 
+import torch
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skdec import (
     ClusterLabelMapper,
     DECClusterer,
+    FeatureExtractor,
     KMeansFilterInitializer,
     LabelHeadClassifier,
 )
@@ -21,9 +23,25 @@ FAST = dict(
     random_state=0,
 )
 
+
+def _any_width_module():
+    """Rows of any width to 6 features: a 1x1 convolution over the row read as
+    a one-channel signal, then adaptive pooling to 3 positions."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        return torch.nn.Sequential(
+            torch.nn.Unflatten(1, (1, -1)),
+            torch.nn.Conv1d(1, 2, kernel_size=1),
+            torch.nn.Tanh(),
+            torch.nn.AdaptiveAvgPool1d(3),
+        )
+
+
 ESTIMATORS = [
     DECClusterer(**FAST),
     SphericalKMeans(n_init=2, max_iter=50, random_state=0),
+    # The checks' data have varying widths: the module works on any width.
+    FeatureExtractor(_any_width_module(), batch_size=16),
     # sklearn's checks feed a 2-D float X: the mapper reads it as soft
     # assignments (per-cluster scores) and maps its argmax clusters.
     ClusterLabelMapper(fallback="unknown"),
@@ -70,6 +88,14 @@ EXPECTED_FAILED_CHECKS = {
         "check_classifiers_train": (
             "X is read as cluster scores, not features: the argmax column of "
             "blob coordinates is not informative enough for 83% accuracy."
+        ),
+    },
+    "FeatureExtractor": {
+        "check_estimators_overwrite_params": (
+            "compares joblib.hash of the parameters with that of a deepcopy, "
+            "and the pickle of a torch tensor holds its storage's address, so "
+            "a module never hashes like its copy; test_features.py checks "
+            "that fit leaves the module's weights and modes unchanged."
         ),
     },
     "LabelHeadClassifier": {
