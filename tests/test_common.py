@@ -9,13 +9,12 @@ from skdec import (
     FeatureExtractor,
     KMeansFilterInitializer,
     LabelHeadClassifier,
+    MLPAutoencoder,
 )
 from skdec.cluster import SphericalKMeans
 
 FAST = dict(
-    hidden_dims=(16,),
-    n_components=2,
-    pretrain_epochs=3,
+    autoencoder=MLPAutoencoder((16,), 2, epochs=3, batch_size=32),
     max_iter=10,
     update_interval=5,
     batch_size=32,

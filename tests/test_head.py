@@ -343,7 +343,8 @@ def test_frozen_dec_is_not_refitted_in_a_search(digits, fitted_dec, monkeypatch)
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(DECClusterer, "fit", counting)
-    head = LabelHeadClassifier(FrozenEstimator(fitted_dec), max_epochs=2, random_state=0)
+    frozen = FrozenEstimator(fitted_dec)
+    head = LabelHeadClassifier(frozen, max_epochs=2, random_state=0)
     grid = GridSearchCV(head, {"lr": [1e-3, 1e-2]}, cv=2).fit(X, y_vol)
     assert fits == []  # neither the folds nor the refit fit DEC again
     assert grid.best_estimator_.dec_ is fitted_dec
