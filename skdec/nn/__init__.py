@@ -13,11 +13,15 @@ from ._clustering import (
     soft_assignment,
     target_distribution,
 )
+from ._conv import ConvAutoencoder, ConvDecoder, ConvEncoder
 from ._head import ClusterLabelLayer, LabelHeadModule
 
 __all__ = [
     "ClusterLabelLayer",
     "ClusteringLayer",
+    "ConvAutoencoder",
+    "ConvDecoder",
+    "ConvEncoder",
     "DECModule",
     "DenoisingLayerPair",
     "EncoderDecoder",
