@@ -22,6 +22,7 @@ from torch import nn
 
 from .net import AutoencoderNet, embed
 from .net._optim import OPTIMIZERS, optimizer_kwargs
+from .net._progress import EpochProgress
 from .nn import DenoisingLayerPair, EncoderDecoder, RandomShiftRotate
 from .nn import MLPAutoencoder as _MLPModule
 from .nn._autoencoder import _ACTIVATIONS
@@ -87,14 +88,29 @@ class Pretrained:
     reconstruction_errors: list = field(default_factory=list)
 
 
-def _train(module, X, *, epochs, lr, batch_size, optimizer, momentum, **common):
+def _train(
+    module,
+    X,
+    *,
+    epochs,
+    lr,
+    batch_size,
+    optimizer,
+    momentum,
+    verbose=0,
+    desc="pretraining",
+    **common,
+):
     """Fit ``module`` (returning ``(code, x_hat)``) to reconstruct ``X``;
-    return the skorch net's history."""
+    return the skorch net's history. ``verbose`` shows a progress bar."""
+    callbacks = [("progress", EpochProgress(desc))] if verbose else None
     net = AutoencoderNet(
         module,
         max_epochs=epochs,
         lr=lr,
         batch_size=batch_size,
+        callbacks=callbacks,
+        verbose=0,
         **optimizer_kwargs(optimizer, momentum),
         **common,
     )
@@ -387,14 +403,15 @@ class StackedAutoencoder(MLPAutoencoder):
                 corruption=self.corruption,
             )
             if self.layer_epochs > 0:
-                histories.append(_train(pair, H, **pair_common))
+                desc = f"layer pair {i + 1}/{n_pairs}"
+                histories.append(_train(pair, H, desc=desc, **pair_common))
             pair.to(common["device"])
             encoders.append(pair.encoder)
             decoders.insert(0, pair.decoder)
             H = embed(pair.encoder, H, device=common["device"]).cpu()
         module = EncoderDecoder(nn.Sequential(*encoders), nn.Sequential(*decoders))
         if common["epochs"] > 0:
-            histories.append(_train(module, X, **common))
+            histories.append(_train(module, X, desc="fine-tuning", **common))
         return module, histories
 
 

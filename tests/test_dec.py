@@ -330,9 +330,37 @@ def test_verbose_progress(blobs, fast_dec_params, capsys):
     X, _ = blobs
     DECClusterer(4, random_state=0, **fast_dec_params).fit(X)
     assert capsys.readouterr().out == ""
-    DECClusterer(4, random_state=0, verbose=1, **fast_dec_params).fit(X)
+    dec = DECClusterer(4, random_state=0, verbose=1, **fast_dec_params).fit(X)
     out = capsys.readouterr().out
-    assert "train_loss" in out and "[DEC] iteration" in out and "[DEC] done" in out
+    # not a terminal: plain lines, a tenth of pretraining each, one per update
+    assert "\x1b" not in out and "\r" not in out  # no control codes in a log
+    lines = out.splitlines()
+    pretraining = [line for line in lines if line.startswith("[pretraining] epoch")]
+    assert len(pretraining) == 8  # 15 epochs, a line every 2, and the last
+    assert pretraining[-1].startswith("[pretraining] epoch 15/15  loss ")
+    updates = [line for line in lines if line.startswith("[clustering] iteration")]
+    assert len(updates) == len(dec.history_) - 1  # each update but the first
+    assert "label change" in updates[0] and lines[-1].startswith("[DEC] done")
+
+
+def test_progress_bar_on_a_terminal():
+    import io
+
+    from skdec.net._progress import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    out = Terminal()
+    progress = Progress("pretraining", 4, "epoch", file=out)
+    for _ in range(4):
+        progress.update(1, loss="0.5")
+    progress.note(done="yes")
+    progress.close()
+    text = out.getvalue()
+    assert "pretraining" in text and "4/4" in text and "\r" in text  # a tqdm bar
+    assert "[pretraining]" not in text  # no plain lines besides the bar
 
 
 def test_tol_stops_early_and_max_iter_caps(blobs, fast_dec_params):

@@ -10,6 +10,7 @@ from skorch.callbacks import Callback
 
 from ..nn import target_distribution
 from ._loader import as_float_tensor
+from ._progress import Progress
 
 __all__ = [
     "ClusterCollapseWarning",
@@ -161,6 +162,11 @@ class TargetDistributionUpdate(Callback):
         self._snapshot = None
         self._losses = []
         self._start = None
+        self.progress_ = None
+        if self.verbose > 0:  # a bar on a terminal, a line per update elsewhere
+            self.progress_ = Progress(
+                "clustering", self.max_iter, "iteration", tenths=False
+            )
         if self.initial_target is not None:
             target = torch.as_tensor(self.initial_target, dtype=torch.float32)
             # the partition, its labels, and the share of them the net agrees with
@@ -180,6 +186,8 @@ class TargetDistributionUpdate(Callback):
                 self.converged_ = True
                 raise KeyboardInterrupt
         self.iteration_ += 1
+        if self.progress_ is not None:
+            self.progress_.update(1)
 
     def on_batch_end(self, net, batch=None, training=False, loss=None, **kwargs):
         if training:
@@ -190,6 +198,9 @@ class TargetDistributionUpdate(Callback):
             self._update(net, final=True)  # close the record with the final state
         self.X_ = None  # do not pickle the training data with the net
         self._snapshot = None
+        if self.progress_ is not None:
+            self.progress_.close()
+            self.progress_ = None
 
     @torch.no_grad()
     def _update(self, net, final=False):
@@ -307,14 +318,18 @@ class TargetDistributionUpdate(Callback):
                 "start_target": held,
             }
         )
-        if self.verbose > 0:
-            note = "  (collapse: rolled back)" if rolled_back else ""
-            note += "  (target: start partition)" if held else ""
-            print(
-                f"[DEC] iteration {self.iteration_:6d}  loss {loss:.5f}  "
-                f"label change {delta:.4f}{note}",
-                flush=True,
-            )
+        if self.progress_ is not None:
+            info = {}
+            if math.isfinite(loss):  # not before the first iteration
+                info["loss"] = f"{loss:.5f}"
+            if math.isfinite(delta):
+                info["label change"] = f"{delta:.4f}"
+            if rolled_back:
+                info["collapse"] = "rolled back"
+            if held:
+                info["target"] = "start partition"
+            if info:
+                self.progress_.note(**info)
 
     @staticmethod
     def _reseed_empty(layer, z, q, counts) -> int:
