@@ -241,6 +241,19 @@ def test_bfloat16_autocast():
     assert x_hat.shape == (4, 64)
 
 
+def test_channels_last_weights_give_the_same_result():
+    torch.manual_seed(0)
+    ae = ConvAutoencoder((3, 13, 17), **SMALL)
+    x = torch.rand(4, 663)
+    expected = ae(x)
+    ae = ae.to(memory_format=torch.channels_last)
+    assert ae.encoder.convolutions[0].weight.is_contiguous(
+        memory_format=torch.channels_last
+    )
+    for got, want in zip(ae(x), expected):
+        torch.testing.assert_close(got, want)
+
+
 def test_wrong_number_of_features():
     ae = ConvAutoencoder((1, 8, 8), **SMALL)
     with pytest.raises(ValueError, match=r"rows of 64 features .*shape \[2, 63\]"):

@@ -313,6 +313,12 @@ class ConvAutoencoder(nn.Module):
     image_shape : tuple of int
         ``(channels, height, width)``.
 
+    Notes
+    -----
+    On CPU, training can be faster with the convolution weights in
+    ``channels_last`` memory format,
+    ``ae.to(memory_format=torch.channels_last)``; the results are the same.
+
     References
     ----------
     X. Guo, X. Liu, E. Zhu and J. Yin, "Deep Clustering with Convolutional
