@@ -7,6 +7,7 @@ import csv
 import json
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,17 @@ import numpy as np
 from ._cli_params import add_estimator_options, estimator_params
 
 DATASETS = ("digits", "fashion-mnist", "mnist")
+MONTAGE_COLUMNS = 8  # subjects per cluster in montage.png
+GRID_SUBJECTS = 32  # subjects in each montages/cluster_<k>.png
+SKIPPED_SHOWN = 10  # unreadable files named in the output
+# the options of --images and their defaults: 32x32 keeps a run quick on a
+# laptop CPU (an RGB image is 3072 inputs, like CIFAR-10)
+IMAGE_DEFAULTS = {
+    "image_size": (32, 32),
+    "color": "rgb",
+    "resize": "crop",
+    "on_error": "raise",
+}
 
 
 def _read_table(path: Path, label_column: str | None):
@@ -51,24 +63,75 @@ def _read_table(path: Path, label_column: str | None):
     return X, y
 
 
-def load_input(args):
-    """Return ``(X, y, name, image_shape)`` for the command-line arguments;
-    ``image_shape`` is a built-in data set's, None for a user's file."""
+@dataclass
+class LoadedInput:
+    """What :func:`load_input` read."""
+
+    X: np.ndarray
+    y: np.ndarray | None  # known labels, None without
+    name: str
+    image_shape: tuple | None  # the rows' own image shape; None for plain rows
+    filenames: np.ndarray | None = None  # an image folder's files, row by row
+    skipped: list | None = None  # an image folder's (file, error) left out
+    cmap: str = "gray_r"  # single-channel montages: 'gray_r' draws 1 as ink
+
+
+def load_input(args) -> LoadedInput:
+    """Read the input the command-line arguments name: a built-in data set,
+    a user's file (``--data``) or a folder of images (``--images``)."""
     from . import datasets
 
+    if args.images is not None:
+        return _load_image_folder(args)
+    given = [f"--{k.replace('_', '-')}" for k in IMAGE_DEFAULTS if getattr(args, k)]
+    if given:
+        raise ValueError(f"{', '.join(given)} apply to --images DIR only.")
     if args.data is not None:
         X, y = _read_table(Path(args.data), args.label_column)
-        return X, y, Path(args.data).stem, None
+        return LoadedInput(X, y, Path(args.data).stem, None)
     if args.dataset == "digits":
         X, y = datasets.load_digits(return_X_y=True)
-        return X, y, args.dataset, (8, 8)
+        return LoadedInput(X, y, args.dataset, (8, 8))
     if args.dataset == "fashion-mnist":
         X, y = datasets.load_fashion_mnist(args.data_dir, return_X_y=True)
     else:
         if args.data_dir is None:
             raise ValueError("--dataset mnist needs --data-dir DIR (IDX files).")
         X, y = datasets.load_mnist(args.data_dir, return_X_y=True)
-    return X, y, args.dataset, (28, 28)
+    return LoadedInput(X, y, args.dataset, (28, 28))
+
+
+def _load_image_folder(args) -> LoadedInput:
+    """``--images DIR``: the files' pixels, with their first-level
+    sub-folders as labels, their relative paths and the unreadable files."""
+    from .datasets import load_image_folder
+
+    root = Path(args.images).expanduser()
+    try:
+        bunch = load_image_folder(
+            root, **_image_options(args), verbose=0 if args.quiet else 1
+        )
+    except ValueError as exc:  # the hint in the command line's words
+        message = str(exc).replace("Pass on_error='skip'", "Pass --on-error skip")
+        raise ValueError(message) from exc
+    y = bunch.target_names[bunch.target] if "target" in bunch else None
+    return LoadedInput(
+        bunch.data,
+        y,
+        root.resolve().name,
+        tuple(bunch.image_shape),
+        filenames=bunch.filenames,
+        skipped=bunch.get("skipped", []),
+        cmap="gray",  # pixels as stored: 1 is white
+    )
+
+
+def _image_options(args) -> dict:
+    """``load_image_folder``'s arguments from the options of ``--images``."""
+    return {
+        key: default if getattr(args, key) is None else getattr(args, key)
+        for key, default in IMAGE_DEFAULTS.items()
+    }
 
 
 def _save_figure(model, X, labels, out: Path, title: str):
@@ -88,13 +151,24 @@ def _save_figure(model, X, labels, out: Path, title: str):
 
 
 def cluster(args) -> dict:
-    """Run DEC as the arguments say; write labels, metrics and a figure."""
+    """Run DEC as the arguments say; write labels, metrics, a figure and, for
+    images, montages of the clusters."""
     from . import DECClusterer
     from .metrics import clustering_report
 
-    X, y, name, image_shape = load_input(args)
+    start = time.perf_counter()
+    data = load_input(args)
+    load_seconds = time.perf_counter() - start
+    X, y, name = data.X, data.y, data.name
+    if args.images is not None:
+        print(
+            f"skdec: read {len(X)} images of {'x'.join(map(str, data.image_shape))} "
+            f"(C x H x W) from {args.images} in {load_seconds:.1f}s",
+            flush=True,
+        )
+        _report_skipped(data.skipped)
     if args.image_shape is None and not args.no_image_shape:
-        args.image_shape = image_shape
+        args.image_shape = data.image_shape
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     n_clusters = args.n_clusters
@@ -123,6 +197,7 @@ def cluster(args) -> dict:
         "dataset": name,
         "n_samples": int(X.shape[0]),
         "n_clusters": int(n_clusters),
+        "load_seconds": round(load_seconds, 2),
         "seconds": round(seconds, 2),
         "timings": {k: round(v, 2) for k, v in model.timings_.items()},
         "n_iter": int(model.n_iter_),
@@ -134,24 +209,180 @@ def cluster(args) -> dict:
             if k != "verbose"
         },
     }
+    if args.images is not None:
+        result["images"] = _image_folder_record(args, data)
     if y is not None:
         result.update(clustering_report(y, labels))
-    with (out / "labels.csv").open("w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["index", "cluster"] + (["label"] if y is not None else []))
-        for i, c in enumerate(labels):
-            writer.writerow([i, int(c)] + ([y[i]] if y is not None else []))
+    _write_labels(out / "labels.csv", labels, y, data.filenames)
     (out / "metrics.json").write_text(json.dumps(result, indent=2, default=str))
     _save_figure(model, X, labels, out / "dec.png", f"DEC on {name}")
+    written = [out / "labels.csv", out / "metrics.json", out / "dec.png"]
+    montages = _write_montages(
+        out, model, X, labels, args.image_shape or data.image_shape, data.cmap, name
+    )
     line = f"skdec: done in {seconds:.1f}s ({model.precision_} training steps)"
     if y is not None:
         line += f"  ACC={result['acc']:.3f}  NMI={result['nmi']:.3f}  "
         line += f"ARI={result['ari']:.3f}"
     print(line)
-    print(
-        f"skdec: wrote {out / 'labels.csv'}, {out / 'metrics.json'}, {out / 'dec.png'}"
-    )
+    print(f"skdec: wrote {', '.join(map(str, written + montages[:1]))}")
+    if montages[1:]:
+        print(
+            f"skdec: wrote {len(montages) - 1} per-cluster montages "
+            f"{montages[1].parent / 'cluster_<k>.png'}"
+        )
     return result
+
+
+def _report_skipped(skipped):
+    """Print the image files that ``--on-error skip`` left out."""
+    if not skipped:
+        return
+    print(
+        f"skdec: skipped {len(skipped)} unreadable image file"
+        f"{'s' if len(skipped) > 1 else ''} (listed in metrics.json):",
+        flush=True,
+    )
+    for filename, error in skipped[:SKIPPED_SHOWN]:
+        print(f"  {filename}: {error}")
+    if len(skipped) > SKIPPED_SHOWN:
+        print(f"  ... and {len(skipped) - SKIPPED_SHOWN} more")
+
+
+def _image_folder_record(args, data) -> dict:
+    """metrics.json's account of an image folder: how it was read and which
+    files were left out."""
+    return {
+        "folder": str(Path(args.images).expanduser().resolve()),
+        **_image_options(args),
+        "image_shape": list(data.image_shape),
+        "labels_from_subfolders": data.y is not None,
+        "n_skipped": len(data.skipped),
+        "skipped": [{"filename": f, "error": e} for f, e in data.skipped],
+    }
+
+
+def _write_labels(path: Path, labels, y, filenames):
+    """``labels.csv``: ``index,cluster[,label]``, with a ``filename`` column
+    after ``index`` for an image folder."""
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(
+            ["index"]
+            + (["filename"] if filenames is not None else [])
+            + ["cluster"]
+            + (["label"] if y is not None else [])
+        )
+        for i, c in enumerate(labels):
+            row = [i] + ([filenames[i]] if filenames is not None else [])
+            writer.writerow(row + [int(c)] + ([y[i]] if y is not None else []))
+
+
+def _display_images(X, image_shape):
+    """The rows of ``X`` as the images matplotlib draws, ``(n, H, W)`` or
+    ``(n, H, W, C)`` for C = 3 or 4 (rows are flattened channel-first, as
+    ``image_shape`` says); None when the channels cannot be drawn."""
+    shape = tuple(int(v) for v in image_shape)
+    if len(shape) == 2 or shape[0] == 1:
+        images = X.reshape(len(X), *shape[-2:])
+    elif shape[0] in (3, 4):
+        images = np.moveaxis(X.reshape(len(X), *shape), 1, -1)
+        low, high = float(images.min()), float(images.max())
+        if low < 0 or high > 1:  # colours are drawn from [0, 1]
+            images = (images - low) / (high - low)
+    else:
+        return None
+    return images
+
+
+def _tile(images, n_columns):
+    """One array holding ``images`` in a grid, ``n_columns`` wide, with a
+    pixel of white between them; single-channel images are scaled to [0, 1]
+    each (as ``imshow`` scales a lone image) and the gaps are NaN."""
+    n, height, width = images.shape[:3]
+    n_rows = -(-n // n_columns)
+    shape = (n_rows * (height + 1) - 1, n_columns * (width + 1) - 1)
+    grid = np.full(shape + images.shape[3:], 1.0 if images.ndim == 4 else np.nan)
+    for i, image in enumerate(images):
+        image = np.asarray(image, dtype=np.float64)
+        if image.ndim == 2:
+            low, high = image.min(), image.max()
+            image = (image - low) / (high - low) if high > low else image * 0
+        top, left = (height + 1) * (i // n_columns), (width + 1) * (i % n_columns)
+        grid[top : top + height, left : left + width] = image
+    return grid
+
+
+def _write_montages(out: Path, model, X, labels, image_shape, cmap, name):
+    """``montage.png`` (one row per cluster, its most confident subjects
+    first) and ``montages/cluster_<k>.png`` (up to GRID_SUBJECTS of them in
+    a grid); the paths written, none when the rows are not drawable images.
+
+    A subject's confidence is its soft assignment (``predict_proba``) to its
+    own cluster."""
+    if image_shape is None:
+        return []
+    images = _display_images(X, image_shape)
+    if images is None:
+        print(
+            f"skdec: no montage: images of shape {tuple(image_shape)} have "
+            "channels other than 1, 3 or 4"
+        )
+        return []
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .plotting import plot_cluster_montage
+
+    confidence = model.predict_proba(X)[np.arange(len(labels)), labels]
+    order = np.argsort(-confidence, kind="stable")
+    ids = np.unique(labels)
+    fig = plt.figure(figsize=(MONTAGE_COLUMNS + 1.2, len(ids) + 0.8))
+    plot_cluster_montage(
+        images, labels, order, n_per_cluster=MONTAGE_COLUMNS, cmap=cmap, fig=fig
+    )
+    fig.supylabel("cluster (subjects)")
+    fig.suptitle(f"{name}: the most confident subjects of each cluster")
+    fig.savefig(out / "montage.png", dpi=100)
+    plt.close(fig)
+    written = [out / "montage.png"]
+
+    folder = out / "montages"
+    folder.mkdir(exist_ok=True)
+    for old in folder.glob("cluster_*.png"):  # of an earlier run
+        old.unlink()
+    for k in ids:
+        members = order[labels[order] == k]
+        shown = members[:GRID_SUBJECTS]
+        n_columns = min(MONTAGE_COLUMNS, len(shown))
+        n_rows = -(-len(shown) // n_columns)
+        aspect = images.shape[1] / images.shape[2]
+        fig, ax = plt.subplots(figsize=(n_columns, n_rows * aspect + 0.5))
+        ax.imshow(
+            _tile(images[shown], n_columns),
+            cmap=cmap,
+            vmin=0,
+            vmax=1,
+            interpolation="nearest",
+        )
+        ax.set_axis_off()
+        ax.set_title(
+            f"cluster {k}: {len(members)} subjects"
+            + (
+                f", the {len(shown)} most confident"
+                if len(shown) < len(members)
+                else ", most confident first"
+            ),
+            fontsize=9,
+        )
+        fig.tight_layout(pad=0.2)
+        path = folder / f"cluster_{k}.png"
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        written.append(path)
+    return written
 
 
 def _int_tuple(text: str) -> tuple[int, ...]:
@@ -163,23 +394,68 @@ def _int_tuple(text: str) -> tuple[int, ...]:
         ) from None
 
 
+def _image_size(text: str) -> tuple[int, int]:
+    size = _int_tuple(text)
+    if len(size) != 2 or min(size) < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected two positive integers H,W, got {text!r}"
+        )
+    return size
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="skdec", description="Deep embedded clustering from the command line."
     )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("cluster", help="cluster a data set with DEC")
-    p.add_argument(
+    source = p.add_argument_group("input (one of --dataset, --data, --images)")
+    one_source = source.add_mutually_exclusive_group()
+    one_source.add_argument(
         "--dataset",
         choices=DATASETS,
         default="digits",
         help="built-in data set (default: sklearn digits)",
     )
-    p.add_argument(
+    one_source.add_argument(
         "--data", metavar="FILE", help="your own .npy or .csv file (rows are samples)"
     )
-    p.add_argument("--label-column", help="CSV column holding known labels")
-    p.add_argument("--data-dir", help="folder of IDX files (MNIST, Fashion-MNIST)")
+    one_source.add_argument(
+        "--images",
+        metavar="DIR",
+        help="a folder of image files (PNG, JPEG, TIFF, BMP, WebP, FITS), read "
+        "with its sub-folders; when every file lies in a sub-folder, the "
+        "first-level sub-folders' names are the labels",
+    )
+    source.add_argument("--label-column", help="CSV column holding known labels")
+    source.add_argument("--data-dir", help="folder of IDX files (MNIST, Fashion-MNIST)")
+    images = p.add_argument_group("image folder (with --images)")
+    height, width = IMAGE_DEFAULTS["image_size"]
+    images.add_argument(
+        "--image-size",
+        type=_image_size,
+        metavar="H,W",
+        help=f"resize every image to H x W pixels (default {height},{width}: quick "
+        "on a laptop CPU; the network's input has C*H*W values)",
+    )
+    images.add_argument(
+        "--color",
+        choices=("rgb", "grayscale"),
+        help="read 3 channels or 1 (default rgb; grayscale for single-channel "
+        "images, a third of the input)",
+    )
+    images.add_argument(
+        "--resize",
+        choices=("crop", "pad"),
+        help="keep the aspect ratio by cropping the centre or by padding with "
+        "black (default crop)",
+    )
+    images.add_argument(
+        "--on-error",
+        choices=("raise", "skip"),
+        help="an unreadable file stops the run (default raise) or is left out "
+        "and listed in the output and metrics.json (skip)",
+    )
     p.add_argument(
         "--n-clusters",
         type=int,
@@ -213,7 +489,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         cluster(args)
-    except (FileNotFoundError, ValueError) as exc:
+    except (FileNotFoundError, NotADirectoryError, ValueError) as exc:
         print(f"skdec: error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -1,3 +1,4 @@
+import csv
 import json
 import subprocess
 import sys
@@ -30,6 +31,12 @@ def test_cluster_digits_writes_results(tmp_path, capsys):
     rows = (tmp_path / "labels.csv").read_text().splitlines()
     assert rows[0] == "index,cluster,label" and len(rows) == 1798
     assert (tmp_path / "dec.png").stat().st_size > 10_000
+    # a montage of the clusters' most confident digits, and one per cluster
+    assert (tmp_path / "montage.png").read_bytes()[:4] == b"\x89PNG"
+    clusters = {int(r.split(",")[1]) for r in rows[1:]}
+    grids = {p.name for p in (tmp_path / "montages").glob("*.png")}
+    assert grids == {f"cluster_{k}.png" for k in clusters}
+    assert "montage.png" in out
     # the built-in data set says its rows are 8x8 images
     assert metrics["params"]["image_shape"] == [8, 8]
 
@@ -169,3 +176,175 @@ def test_options_come_from_the_estimators_constraints(capsys):
     args = parser.parse_args(["cluster", "--autoencoder-layer-epochs", "3"])
     with pytest.raises(ValueError, match="do not apply to --autoencoder mlp"):
         estimator_params(args)
+
+
+# --images: a folder of tiny PNG files in class sub-folders -------------------
+
+COLOURS = {"blue": 2, "green": 1, "red": 0}  # sub-folder -> the bright channel
+TINY = [
+    "--hidden-dims",
+    "16",
+    "--pretrain-epochs",
+    "2",
+    "--max-iter",
+    "20",
+    "--init",
+    "kmeans",
+    "--image-size",
+    "8,8",
+    "--quiet",
+]
+
+
+@pytest.fixture
+def image_folder(tmp_path):
+    """30 PNG files of 8x8, ten per sub-folder, each mostly one colour."""
+    from PIL import Image
+
+    rng = np.random.RandomState(0)
+    root = tmp_path / "subjects"
+    names = []
+    for folder, channel in COLOURS.items():
+        (root / folder).mkdir(parents=True)
+        for i in range(10):
+            pixels = rng.randint(0, 40, size=(8, 8, 3))
+            pixels[..., channel] = rng.randint(200, 256, size=(8, 8))
+            name = f"{folder}/img_{i:02d}.png"
+            Image.fromarray(pixels.astype(np.uint8)).save(root / name)
+            names.append(name)
+    return root, sorted(names)
+
+
+def _read_csv(path):
+    with path.open(newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _is_png(path):
+    return path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cluster_image_folder(tmp_path, image_folder, capsys):
+    from PIL import Image
+
+    root, names = image_folder
+    out = tmp_path / "out"
+    argv = ["cluster", "--images", str(root), "--output", str(out), *TINY]
+    assert main(argv) == 0
+    stdout = capsys.readouterr().out
+    assert "montage.png" in stdout and "cluster_<k>.png" in stdout
+
+    with (out / "labels.csv").open() as fh:
+        assert fh.readline().strip() == "index,filename,cluster,label"
+    rows = _read_csv(out / "labels.csv")
+    assert [r["filename"] for r in rows] == names
+    assert [r["index"] for r in rows] == [str(i) for i in range(30)]
+    assert all(r["label"] == r["filename"].split("/")[0] for r in rows)
+
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["dataset"] == "subjects" and metrics["n_samples"] == 30
+    assert metrics["n_clusters"] == 3  # one per sub-folder
+    assert metrics["params"]["image_shape"] == [3, 8, 8]
+    assert metrics["images"]["n_skipped"] == 0 and metrics["images"]["color"] == "rgb"
+    assert metrics["images"]["labels_from_subfolders"] is True
+    assert metrics["acc"] > 0.9  # the colours are far apart
+
+    assert _is_png(out / "montage.png") and _is_png(out / "dec.png")
+    clusters = sorted({int(r["cluster"]) for r in rows})
+    grids = sorted((out / "montages").glob("*.png"))
+    assert [p.name for p in grids] == sorted(f"cluster_{k}.png" for k in clusters)
+    # colour images are drawn in colour: each pure colour covers a good part
+    # of the per-cluster montages (rows reshaped (C, H, W) -> (H, W, C))
+    pixels = np.concatenate(
+        [np.asarray(Image.open(p).convert("RGB")).reshape(-1, 3) for p in grids]
+    ).astype(int)
+    for channel in COLOURS.values():
+        others = np.delete(pixels, channel, axis=1)
+        bright = (pixels[:, channel] > 190) & (others.max(axis=1) < 60)
+        assert bright.mean() > 0.05
+
+
+def test_cluster_image_folder_grayscale_skips_broken_files(
+    tmp_path, image_folder, capsys
+):
+    root, names = image_folder
+    (root / "red" / "broken.png").write_bytes(b"not a png")
+    out = tmp_path / "out"
+    argv = ["cluster", "--images", str(root), "--output", str(out), *TINY]
+    assert main([*argv, "--color", "grayscale", "--on-error", "skip"]) == 0
+    stdout = capsys.readouterr().out
+    assert "skipped 1 unreadable image file" in stdout and "red/broken.png" in stdout
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["images"]["n_skipped"] == 1
+    assert metrics["images"]["skipped"][0]["filename"] == "red/broken.png"
+    assert metrics["params"]["image_shape"] == [1, 8, 8]
+    assert [r["filename"] for r in _read_csv(out / "labels.csv")] == names
+    assert _is_png(out / "montage.png")
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--images", "{empty}"], "No image file in or under"),
+        (["--images", "{missing}"], "No such folder"),
+        (["--images", "{broken}"], "broken.png"),
+        (["--images", "{broken}"], "Pass --on-error skip"),
+        (["--image-size", "16,16", "--color", "rgb"], "--image-size, --color apply"),
+    ],
+)
+def test_cluster_image_folder_errors(tmp_path, capsys, argv, message):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("no images here")
+    (tmp_path / "broken" / "a").mkdir(parents=True)
+    (tmp_path / "broken" / "a" / "broken.png").write_bytes(b"not a png")
+    folders = {k: tmp_path / k for k in ("empty", "missing", "broken")}
+    argv = [a.format(**folders) for a in argv]
+    out = tmp_path / "out"
+    assert main(["cluster", *argv, "--output", str(out), "--quiet"]) == 2
+    assert message in capsys.readouterr().err
+    assert not (out / "labels.csv").exists()
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--images", "x", "--data", "x.npy"], "not allowed with argument"),
+        (["--images", "x", "--dataset", "mnist"], "not allowed with argument"),
+        (["--images", "x", "--image-size", "8"], "two positive integers"),
+        (["--images", "x", "--image-size", "0,8"], "two positive integers"),
+        (["--images", "x", "--color", "cmyk"], "invalid choice"),
+    ],
+)
+def test_cluster_image_options_parse_errors(capsys, argv, message):
+    with pytest.raises(SystemExit) as exc:
+        main(["cluster", *argv])
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_display_images_puts_channels_last():
+    from skdec._cli import _display_images
+
+    images = np.random.RandomState(0).rand(5, 3, 4, 6)  # (n, C, H, W)
+    shown = _display_images(images.reshape(5, -1), (3, 4, 6))
+    assert shown.shape == (5, 4, 6, 3)
+    np.testing.assert_array_equal(shown, images.transpose(0, 2, 3, 1))
+    gray = _display_images(images[:, 0].reshape(5, -1), (1, 4, 6))
+    np.testing.assert_array_equal(gray, images[:, 0])
+    assert _display_images(images[:, :2].reshape(5, -1), (2, 4, 6)) is None
+
+
+def test_labels_csv_columns(tmp_path):
+    from skdec._cli import _write_labels
+
+    files = np.array(["a.png", "sub dir/b,1.png"])  # csv quoting of odd names
+    _write_labels(tmp_path / "f.csv", np.array([1, 0]), None, files)
+    rows = _read_csv(tmp_path / "f.csv")
+    assert list(rows[0]) == ["index", "filename", "cluster"]  # no sub-folders
+    assert [r["filename"] for r in rows] == files.tolist()
+    _write_labels(tmp_path / "p.csv", np.array([1, 0]), np.array(["x", "y"]), None)
+    assert (tmp_path / "p.csv").read_text().splitlines() == [
+        "index,cluster,label",
+        "0,1,x",
+        "1,0,y",
+    ]
