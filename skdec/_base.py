@@ -10,7 +10,7 @@ from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .net import embed
+from .net import embed, embed_and_assign
 from .nn import target_distribution
 
 
@@ -40,10 +40,10 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         X = self._validate_test_data(X)
         return embed(self.module_.encoder, X, device=self.device_)
 
-    @torch.no_grad()
     def _soft_assign(self, X):
-        z = self._embed(X)
-        return self.module_.clustering_layer(z), z
+        X = self._validate_test_data(X)
+        z, q = embed_and_assign(self.module_, X, device=self.device_)
+        return q, z
 
     def transform(self, X):
         """Embed ``X`` with the trained encoder.

@@ -22,7 +22,13 @@ from ._pretrain import (
     pretrain_layerwise,
     train_autoencoder,
 )
-from .net import DECNet, TargetDistributionUpdate, embed, epochs_for_iterations
+from .net import (
+    DECNet,
+    TargetDistributionUpdate,
+    embed,
+    epochs_for_iterations,
+    inference_batches,
+)
 from .nn import (
     ClusteringLayer,
     DECModule,
@@ -86,18 +92,12 @@ class DegenerateClusteringWarning(UserWarning):
     """DEC ended with empty clusters or one cluster holding almost everything."""
 
 
-@torch.no_grad()
-def _reconstruction_error(autoencoder, X, device, batch_size=4096):
+def _reconstruction_error(autoencoder, X, device):
     """Mean squared reconstruction error of ``X`` in evaluation mode."""
-    autoencoder.eval()
-    X = torch.from_numpy(X)
     total = 0.0
-    for i in range(0, len(X), batch_size):
-        xb = X[i : i + batch_size].to(device)
-        total += torch.nn.functional.mse_loss(
-            autoencoder(xb)[1], xb, reduction="sum"
-        ).item()
-    return total / X.numel()
+    for xb, (_, x_hat) in inference_batches(autoencoder, X, device=device):
+        total += torch.nn.functional.mse_loss(x_hat, xb, reduction="sum").item()
+    return total / X.size
 
 
 class DECClusterer(BaseDeepClusterer):

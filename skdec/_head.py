@@ -26,7 +26,12 @@ from skorch.helper import predefined_split
 from ._dec import DECClusterer, _resolve_device
 from ._labels import ClusterLabelMapper
 from ._pretrain import OPTIMIZERS, optimizer_kwargs
-from .net import TensorBatchIterator, check_finite_loss
+from .net import (
+    INFERENCE_BATCH_SIZE,
+    TensorBatchIterator,
+    check_finite_loss,
+    predict_batched,
+)
 from .nn import ClusterLabelLayer, LabelHeadModule
 
 __all__ = ["LabelHeadClassifier"]
@@ -464,7 +469,7 @@ class LabelHeadClassifier(ClassifierMixin, BaseEstimator):
             iterator_train=TensorBatchIterator,
             iterator_train__shuffle=True,
             iterator_valid=TensorBatchIterator,
-            iterator_valid__batch_size=max(self.batch_size, 1024),
+            iterator_valid__batch_size=max(self.batch_size, INFERENCE_BATCH_SIZE),
             callbacks=callbacks,
             device=self.device_,
             verbose=int(self.verbose),
@@ -505,7 +510,10 @@ class LabelHeadClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float32)
-        proba = self.net_.predict_proba(X).astype(np.float64)
+        # the net's own prediction (skorch's softmax of its log-probabilities),
+        # in fixed-size batches: a row's result does not depend on the others
+        log_proba = predict_batched(self.module_, X, device=self.device_)
+        proba = torch.softmax(log_proba, dim=1).cpu().numpy().astype(np.float64)
         return proba / proba.sum(axis=1, keepdims=True)
 
     def predict(self, X):

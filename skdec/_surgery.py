@@ -13,7 +13,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._dec import DECClusterer
-from .net import embed
+from .net import embed, predict_batched
 from .nn import ClusteringLayer, DECModule
 
 __all__ = ["dissolve_cluster", "merge_clusters"]
@@ -91,11 +91,11 @@ def _embed(model, X):
     return embed(model.module_.encoder, X, device=model.device_).cpu()
 
 
-@torch.no_grad()
 def _assign(centers, Z, alpha):
-    """Hard labels exactly as ``predict`` computes them for the centres."""
+    """Hard labels exactly as ``predict`` computes them for the centres (in
+    its fixed-size batches)."""
     layer = ClusteringLayer(len(centers), Z.shape[1], alpha, torch.as_tensor(centers))
-    return layer(Z).argmax(dim=1).numpy()
+    return predict_batched(layer, Z).argmax(dim=1).numpy()
 
 
 def _max_safe_step(anchor, target, Z, own_sq, margin=0.9):

@@ -5,12 +5,19 @@ from ._callbacks import (
     ClusterCollapseWarning,
     EmptyClusterWarning,
     TargetDistributionUpdate,
+)
+from ._inference import (
+    INFERENCE_BATCH_SIZE,
     embed,
+    embed_and_assign,
+    inference_batches,
+    predict_batched,
 )
 from ._loader import TensorBatchIterator, as_float_tensor, epochs_for_iterations
 from ._nets import AutoencoderNet, DECNet, TrainingDivergedError, check_finite_loss
 
 __all__ = [
+    "INFERENCE_BATCH_SIZE",
     "AutoencoderNet",
     "DECNet",
     "ClusterCollapseWarning",
@@ -21,6 +28,9 @@ __all__ = [
     "as_float_tensor",
     "check_finite_loss",
     "embed",
+    "embed_and_assign",
     "epochs_for_iterations",
+    "inference_batches",
+    "predict_batched",
     "tune_malloc",
 ]
