@@ -87,6 +87,20 @@ def _save_figure(model, X, labels, out: Path, title: str):
     plt.close(fig)
 
 
+def _write_all(writers):
+    """Call each ``write(path)`` of ``writers`` in turn; on an interrupt remove
+    the files written so far, so that no half set of results is left."""
+    written = []
+    try:
+        for path, write in writers:
+            written.append(path)
+            write(path)
+    except KeyboardInterrupt:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+
+
 def cluster(args) -> dict:
     """Run DEC as the arguments say; write labels, metrics and a figure."""
     from . import DECClusterer
@@ -141,13 +155,27 @@ def cluster(args) -> dict:
     }
     if y is not None:
         result.update(clustering_report(y, labels))
-    with (out / "labels.csv").open("w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["index", "cluster"] + (["label"] if y is not None else []))
-        for i, c in enumerate(labels):
-            writer.writerow([i, int(c)] + ([y[i]] if y is not None else []))
-    (out / "metrics.json").write_text(json.dumps(result, indent=2, default=str))
-    _save_figure(model, X, labels, out / "dec.png", f"DEC on {name}")
+
+    def write_labels(path):
+        with path.open("w", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["index", "cluster"] + (["label"] if y is not None else []))
+            for i, c in enumerate(labels):
+                writer.writerow([i, int(c)] + ([y[i]] if y is not None else []))
+
+    _write_all(
+        [
+            (out / "labels.csv", write_labels),
+            (
+                out / "metrics.json",
+                lambda path: path.write_text(json.dumps(result, indent=2, default=str)),
+            ),
+            (
+                out / "dec.png",
+                lambda path: _save_figure(model, X, labels, path, f"DEC on {name}"),
+            ),
+        ]
+    )
     line = f"skdec: done in {seconds:.1f}s ({model.precision_} training steps)"
     if y is not None:
         line += f"  ACC={result['acc']:.3f}  NMI={result['nmi']:.3f}  "
@@ -229,6 +257,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Exit status after Ctrl-C: 128 + SIGINT, as a shell reports it.
+EXIT_INTERRUPTED = 130
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -236,4 +268,7 @@ def main(argv=None) -> int:
     except (FileNotFoundError, ValueError) as exc:
         print(f"skdec: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("skdec: interrupted; no results written.", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return 0

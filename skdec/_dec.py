@@ -28,6 +28,7 @@ from .net import (
     embed,
     epochs_for_iterations,
     inference_batches,
+    interruptible_fit,
 )
 from .nn import (
     ClusteringLayer,
@@ -513,6 +514,7 @@ class DECClusterer(BaseDeepClusterer):
         return ae.encoder, ae.decoder
 
     # --------------------------------------------------------------------- fit
+    @interruptible_fit
     def fit(self, X, y=None):
         """Pretrain the autoencoder, initialise the centres and run DEC.
 
@@ -526,6 +528,13 @@ class DECClusterer(BaseDeepClusterer):
         -------
         self : DECClusterer
             Fitted estimator.
+
+        Raises
+        ------
+        KeyboardInterrupt
+            On Ctrl-C, in any stage (skorch would end only the current
+            stage's training); the estimator's attributes are then those it
+            had before this call.
         """
         self._validate_params()
         X = validate_data(self, X, dtype=np.float32)

@@ -30,6 +30,7 @@ from .net import (
     INFERENCE_BATCH_SIZE,
     TensorBatchIterator,
     check_finite_loss,
+    interruptible_fit,
     predict_batched,
 )
 from .nn import ClusterLabelLayer, LabelHeadModule
@@ -317,6 +318,7 @@ class LabelHeadClassifier(ClassifierMixin, BaseEstimator):
         return order[n_valid:], order[:n_valid]
 
     # --------------------------------------------------------------------- fit
+    @interruptible_fit
     def fit(self, X, y):
         """Fit (or take) DEC and the mapper, then fine-tune the label head.
 
@@ -331,6 +333,13 @@ class LabelHeadClassifier(ClassifierMixin, BaseEstimator):
         -------
         self : LabelHeadClassifier
             Fitted estimator.
+
+        Raises
+        ------
+        KeyboardInterrupt
+            On Ctrl-C, in any stage (skorch would end only the current
+            stage's training); the estimator's attributes are then those it
+            had before this call.
         """
         self._validate_params()
         if self.dec is not None and self.dec_params is not None:

@@ -13,7 +13,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._dec import DECClusterer
-from .net import embed, predict_batched
+from .net import embed, interruptible, predict_batched
 from .nn import ClusteringLayer, DECModule
 
 __all__ = ["dissolve_cluster", "merge_clusters"]
@@ -34,7 +34,8 @@ _COMMON_PARAMS = """\
         (the global torch generator is left untouched).
     copy : bool, default=True
         Operate on a deep copy of ``model`` (left untouched); with False the
-        model is modified in place and returned.
+        model is modified in place and returned. A refinement stopped by
+        Ctrl-C raises KeyboardInterrupt and leaves ``model`` as it was.
     return_report : bool, default=False
         Also return a dict describing the surgery (see Returns)."""
 
@@ -237,9 +238,20 @@ def _finish(
     )
     devices = [model.device_] if model.device_.type == "cuda" else []
     n_before = model.n_clusters
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
-        _refine(model, X, centers, refine_iter)
+    # the refinement trains the model's encoder (and decoder) in place: when
+    # it fails or is interrupted, their weights are put back (and, on an
+    # interrupt, the model's attributes)
+    old = model.module_
+    shared = [m for m in (old.encoder, old.decoder) if m is not None]
+    weights = [deepcopy(m.state_dict()) for m in shared]
+    try:
+        with torch.random.fork_rng(devices=devices), interruptible(model):
+            torch.manual_seed(seed)
+            _refine(model, X, centers, refine_iter)
+    except BaseException:
+        for module, state in zip(shared, weights, strict=True):
+            module.load_state_dict(state)
+        raise
     if not return_report:
         return model
     operated = np.asarray(operated)

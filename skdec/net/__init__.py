@@ -13,6 +13,7 @@ from ._inference import (
     inference_batches,
     predict_batched,
 )
+from ._interrupt import interruptible, interruptible_fit
 from ._loader import TensorBatchIterator, as_float_tensor, epochs_for_iterations
 from ._nets import AutoencoderNet, DECNet, TrainingDivergedError, check_finite_loss
 
@@ -31,6 +32,8 @@ __all__ = [
     "embed_and_assign",
     "epochs_for_iterations",
     "inference_batches",
+    "interruptible",
+    "interruptible_fit",
     "predict_batched",
     "tune_malloc",
 ]
