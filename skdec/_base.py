@@ -10,7 +10,7 @@ from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .net import embed, embed_and_assign
+from .net import embed, embed_and_assign, pack_state, unpack_state
 from .nn import target_distribution
 
 
@@ -26,6 +26,15 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
+
+    def __getstate__(self):
+        # one pickle stream for the estimator and its skorch nets: what they
+        # share (``module_`` is ``dec_net_.module_``) is stored once and stays
+        # shared after loading
+        return pack_state(super().__getstate__())
+
+    def __setstate__(self, state):
+        super().__setstate__(unpack_state(state))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

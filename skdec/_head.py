@@ -31,7 +31,9 @@ from .net import (
     TensorBatchIterator,
     check_finite_loss,
     interruptible_fit,
+    pack_state,
     predict_batched,
+    unpack_state,
 )
 from .nn import ClusterLabelLayer, LabelHeadModule
 
@@ -281,6 +283,13 @@ class LabelHeadClassifier(ClassifierMixin, BaseEstimator):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+
+    def __getstate__(self):
+        # one pickle stream: ``module_`` is ``net_.module_`` after loading too
+        return pack_state(super().__getstate__())
+
+    def __setstate__(self, state):
+        super().__setstate__(unpack_state(state))
 
     # ------------------------------------------------------------------ checks
     def _check_labels(self, y):

@@ -16,6 +16,7 @@ from ._inference import (
 from ._interrupt import interruptible, interruptible_fit
 from ._loader import TensorBatchIterator, as_float_tensor, epochs_for_iterations
 from ._nets import AutoencoderNet, DECNet, TrainingDivergedError, check_finite_loss
+from ._pickling import pack_state, unpack_state
 
 __all__ = [
     "INFERENCE_BATCH_SIZE",
@@ -31,9 +32,11 @@ __all__ = [
     "embed",
     "embed_and_assign",
     "epochs_for_iterations",
+    "pack_state",
     "inference_batches",
     "interruptible",
     "interruptible_fit",
     "predict_batched",
     "tune_malloc",
+    "unpack_state",
 ]
