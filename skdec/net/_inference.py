@@ -55,6 +55,15 @@ def inference_batches(
     ------
     xb : Tensor of shape (n_rows, ...), on ``device``
     out : Tensor or tuple of Tensor, with ``n_rows`` rows
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skdec.net import inference_batches
+    >>> layer = torch.nn.Linear(3, 2)
+    >>> [tuple(out.shape) for _, out in inference_batches(
+    ...     layer, torch.zeros(5, 3), batch_size=2)]
+    [(2, 2), (2, 2), (1, 2)]
     """
     batch_size = int(batch_size)
     if batch_size < 1:
@@ -179,6 +188,17 @@ def embed_and_assign(module, X, batch_size: int = INFERENCE_BATCH_SIZE, device="
     -------
     z : Tensor of shape (n_samples, n_components), on ``device``
     q : Tensor of shape (n_samples, n_clusters), on ``device``
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skdec.net import embed_and_assign
+    >>> from skdec.nn import ClusteringLayer, DECModule
+    >>> _ = torch.manual_seed(0)
+    >>> module = DECModule(torch.nn.Linear(4, 2), ClusteringLayer(3, 2))
+    >>> z, q = embed_and_assign(module, torch.rand(6, 4))
+    >>> z.shape, q.shape, bool(torch.allclose(q.sum(dim=1), torch.ones(6)))
+    (torch.Size([6, 2]), torch.Size([6, 3]), True)
     """
     return predict_batched(
         module, X, forward=_embed_and_assign, batch_size=batch_size, device=device

@@ -115,6 +115,23 @@ def interruptible_fit(fit):
 
     A Ctrl-C then stops the whole fit with :class:`KeyboardInterrupt` and
     leaves the estimator's attributes as they were before the call.
+
+    Examples
+    --------
+    >>> import signal
+    >>> from skdec.net import interruptible_fit
+    >>> class Model:
+    ...     @interruptible_fit
+    ...     def fit(self, X):
+    ...         self.n_features_in_ = len(X[0])
+    ...         signal.raise_signal(signal.SIGINT)  # Ctrl-C
+    ...         return self
+    >>> model = Model()
+    >>> try:
+    ...     model.fit([[1, 2]])
+    ... except KeyboardInterrupt:
+    ...     print("interrupted; attributes:", vars(model))
+    interrupted; attributes: {}
     """
 
     @functools.wraps(fit)

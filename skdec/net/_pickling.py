@@ -61,6 +61,17 @@ def pack_state(state: dict) -> dict:
     state : dict
         To be returned by the estimator's ``__getstate__``; its
         ``__setstate__`` passes it to :func:`unpack_state`.
+
+    Examples
+    --------
+    >>> import pickle, torch
+    >>> from skdec.net import AutoencoderNet, pack_state, unpack_state
+    >>> from skdec.nn import MLPAutoencoder
+    >>> net = AutoencoderNet(MLPAutoencoder(4, (8,), 2)).initialize()
+    >>> state = pack_state({"net_": net, "module_": net.module_})
+    >>> loaded = unpack_state(pickle.loads(pickle.dumps(state)))
+    >>> loaded["net_"].module_ is loaded["module_"]
+    True
     """
     kept = {k: v for k, v in state.items() if k.startswith("_sklearn")}
     packed = {k: v for k, v in state.items() if k not in kept}
