@@ -20,7 +20,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
-from .net import AutoencoderNet, embed
+from .net import AutoencoderNet, embed, inference_batches
 from .net._optim import OPTIMIZERS, optimizer_kwargs
 from .net._progress import EpochProgress
 from .nn import DenoisingLayerPair, EncoderDecoder, RandomShiftRotate
@@ -41,8 +41,6 @@ __all__ = [
 # epochs='auto': 100 epochs, at most 1.75 million samples presented
 AUTO_EPOCHS = 100
 AUTO_SAMPLES = 1_750_000
-# rows per forward pass when measuring the reconstruction error
-_EVAL_BATCH = 4096
 
 
 def auto_epochs(n_samples: int) -> int:
@@ -55,13 +53,10 @@ def auto_epochs(n_samples: int) -> int:
 def reconstruction_error(module, X, device) -> float:
     """Mean squared reconstruction error of ``X`` under ``module`` (returning
     ``(code, x_hat)``), in evaluation mode."""
-    module.eval()
-    X = torch.as_tensor(X)
     total = 0.0
-    for i in range(0, len(X), _EVAL_BATCH):
-        xb = X[i : i + _EVAL_BATCH].to(device)
-        total += nn.functional.mse_loss(module(xb)[1], xb, reduction="sum").item()
-    return total / X.numel()
+    for xb, (_, x_hat) in inference_batches(module, X, device=device):
+        total += nn.functional.mse_loss(x_hat, xb, reduction="sum").item()
+    return total / np.asarray(X).size
 
 
 @dataclass

@@ -10,7 +10,7 @@ from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .net import embed
+from .net import embed, embed_and_assign, pack_state, unpack_state
 from .nn import target_distribution
 
 
@@ -27,6 +27,15 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         "verbose": ["verbose"],
     }
 
+    def __getstate__(self):
+        # one pickle stream for the estimator and its skorch nets: what they
+        # share (``module_`` is ``dec_net_.module_``) is stored once and stays
+        # shared after loading
+        return pack_state(super().__getstate__())
+
+    def __setstate__(self, state):
+        super().__setstate__(unpack_state(state))
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64"]
@@ -40,10 +49,10 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         X = self._validate_test_data(X)
         return embed(self.module_.encoder, X, device=self.device_)
 
-    @torch.no_grad()
     def _soft_assign(self, X):
-        z = self._embed(X)
-        return self.module_.clustering_layer(z), z
+        X = self._validate_test_data(X)
+        z, q = embed_and_assign(self.module_, X, device=self.device_)
+        return q, z
 
     def transform(self, X):
         """Embed ``X`` with the trained encoder.

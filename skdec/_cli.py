@@ -150,6 +150,22 @@ def _save_figure(model, X, labels, out: Path, title: str):
     plt.close(fig)
 
 
+def _write_all(writers):
+    """Call each ``write(path)`` of ``writers`` in turn and return what the last
+    one returns; on an interrupt remove the files written so far, so that no
+    half set of results is left."""
+    written, result = [], None
+    try:
+        for path, write in writers:
+            written.append(path)
+            result = write(path)
+    except KeyboardInterrupt:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    return result
+
+
 def cluster(args) -> dict:
     """Run DEC as the arguments say; write labels, metrics, a figure and, for
     images, montages of the clusters."""
@@ -213,12 +229,28 @@ def cluster(args) -> dict:
         result["images"] = _image_folder_record(args, data)
     if y is not None:
         result.update(clustering_report(y, labels))
-    _write_labels(out / "labels.csv", labels, y, data.filenames)
-    (out / "metrics.json").write_text(json.dumps(result, indent=2, default=str))
-    _save_figure(model, X, labels, out / "dec.png", f"DEC on {name}")
     written = [out / "labels.csv", out / "metrics.json", out / "dec.png"]
-    montages = _write_montages(
-        out, model, X, labels, args.image_shape or data.image_shape, data.cmap, name
+    montages = _write_all(
+        [
+            (written[0], lambda p: _write_labels(p, labels, y, data.filenames)),
+            (
+                written[1],
+                lambda p: p.write_text(json.dumps(result, indent=2, default=str)),
+            ),
+            (written[2], lambda p: _save_figure(model, X, labels, p, f"DEC on {name}")),
+            (
+                out / "montage.png",
+                lambda p: _write_montages(
+                    out,
+                    model,
+                    X,
+                    labels,
+                    args.image_shape or data.image_shape,
+                    data.cmap,
+                    name,
+                ),
+            ),
+        ]
     )
     line = f"skdec: done in {seconds:.1f}s ({model.precision_} training steps)"
     if y is not None:
@@ -485,6 +517,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Exit status after Ctrl-C: 128 + SIGINT, as a shell reports it.
+EXIT_INTERRUPTED = 130
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -492,4 +528,7 @@ def main(argv=None) -> int:
     except (FileNotFoundError, NotADirectoryError, ValueError) as exc:
         print(f"skdec: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("skdec: interrupted; no results written.", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return 0

@@ -15,7 +15,13 @@ from sklearn.utils.validation import check_memory, validate_data
 from ._autoencoders import BaseAutoencoder, MLPAutoencoder, ShiftRotate
 from ._base import BaseDeepClusterer
 from ._centers import INIT_STRATEGIES, initial_clustering
-from .net import DECNet, TargetDistributionUpdate, embed, epochs_for_iterations
+from .net import (
+    DECNet,
+    TargetDistributionUpdate,
+    embed,
+    epochs_for_iterations,
+    interruptible_fit,
+)
 from .net._device import AUTOCAST_DTYPES, resolve_device, resolve_precision, seeded
 from .net._optim import OPTIMIZERS, optimizer_kwargs
 from .nn import ClusteringLayer, DECModule
@@ -465,6 +471,7 @@ class DECClusterer(BaseDeepClusterer):
         return init
 
     # --------------------------------------------------------------------- fit
+    @interruptible_fit
     def fit(self, X, y=None):
         """Pretrain the autoencoder, start a partition and run DEC.
 
@@ -478,6 +485,13 @@ class DECClusterer(BaseDeepClusterer):
         -------
         self : DECClusterer
             Fitted estimator.
+
+        Raises
+        ------
+        KeyboardInterrupt
+            On Ctrl-C, in any stage (skorch would end only the current
+            stage's training); the estimator's attributes are then those it
+            had before this call.
         """
         self._validate_params()
         X = validate_data(self, X, dtype=np.float32)

@@ -26,7 +26,13 @@ from skorch.helper import predefined_split
 from ._dec import DECClusterer
 from ._labels import ClusterLabelMapper
 from ._unlabelled import UNLABELLED, unlabelled_mask
-from .net import LabelHeadNet
+from .net import (
+    LabelHeadNet,
+    interruptible_fit,
+    pack_state,
+    predict_batched,
+    unpack_state,
+)
 from .net._device import resolve_device, seeded
 from .net._optim import OPTIMIZERS, optimizer_kwargs
 from .nn import ClusterLabelLayer, LabelHeadModule
@@ -255,6 +261,13 @@ class LabelHeadClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
+    def __getstate__(self):
+        # one pickle stream: ``module_`` is ``net_.module_`` after loading too
+        return pack_state(super().__getstate__())
+
+    def __setstate__(self, state):
+        super().__setstate__(unpack_state(state))
+
     # ------------------------------------------------------------------ checks
     def _check_labels(self, y):
         labelled = ~unlabelled_mask(y)
@@ -291,6 +304,7 @@ class LabelHeadClassifier(ClassifierMixin, BaseEstimator):
         return order[n_valid:], order[:n_valid]
 
     # --------------------------------------------------------------------- fit
+    @interruptible_fit
     def fit(self, X, y):
         """Fit (or take) DEC and the mapper, then fine-tune the label head.
 
@@ -305,6 +319,13 @@ class LabelHeadClassifier(ClassifierMixin, BaseEstimator):
         -------
         self : LabelHeadClassifier
             Fitted estimator.
+
+        Raises
+        ------
+        KeyboardInterrupt
+            On Ctrl-C, in any stage (skorch would end only the current
+            stage's training); the estimator's attributes are then those it
+            had before this call.
         """
         self._validate_params()
         if self.dec is not None and self.dec_params is not None:
@@ -485,7 +506,10 @@ class LabelHeadClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float32)
-        proba = self.net_.predict_proba(X).astype(np.float64)
+        # the net's own prediction (skorch's softmax of its log-probabilities),
+        # in fixed-size batches: a row's result does not depend on the others
+        log_proba = predict_batched(self.module_, X, device=self.device_)
+        proba = torch.softmax(log_proba, dim=1).cpu().numpy().astype(np.float64)
         return proba / proba.sum(axis=1, keepdims=True)
 
     def predict(self, X):

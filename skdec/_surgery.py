@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from ._dec import DECClusterer, install_clustering, self_train
 from ._unlabelled import unlabelled_mask
-from .net import embed
+from .net import embed, interruptible, predict_batched
 from .net._device import seeded
 from .nn import ClusteringLayer
 
@@ -36,7 +36,8 @@ _COMMON_PARAMS = """\
         (the global torch generator is left untouched).
     copy : bool, default=True
         Operate on a deep copy of ``model`` (left untouched); with False the
-        model is modified in place and returned.
+        model is modified in place and returned. A refinement stopped by
+        Ctrl-C raises KeyboardInterrupt and leaves ``model`` as it was.
     return_report : bool, default=False
         Also return a dict describing the surgery (see Returns)."""
 
@@ -93,11 +94,11 @@ def _embed(model, X):
     return embed(model.module_.encoder, X, device=model.device_).cpu()
 
 
-@torch.no_grad()
 def _assign(centers, Z, alpha):
-    """Hard labels exactly as ``predict`` computes them for the centres."""
+    """Hard labels exactly as ``predict`` computes them for the centres (in
+    its fixed-size batches)."""
     layer = ClusteringLayer(len(centers), Z.shape[1], alpha, torch.as_tensor(centers))
-    return layer(Z).argmax(dim=1).numpy()
+    return predict_batched(layer, Z).argmax(dim=1).numpy()
 
 
 def _max_safe_step(anchor, target, Z, own_sq, margin=0.9):
@@ -226,8 +227,19 @@ def _finish(
         centers, _embed(model, X), model.module_.clustering_layer.alpha
     )
     n_before = model.n_clusters_
-    with seeded(seed, model.device_):
-        _refine(model, X, centers, refine_iter)
+    # the refinement trains the model's encoder (and decoder) in place: when
+    # it fails or is interrupted, their weights are put back (and, on an
+    # interrupt, the model's attributes)
+    old = model.module_
+    shared = [m for m in (old.encoder, old.decoder) if m is not None]
+    weights = [deepcopy(m.state_dict()) for m in shared]
+    try:
+        with seeded(seed, model.device_), interruptible(model):
+            _refine(model, X, centers, refine_iter)
+    except BaseException:
+        for module, state in zip(shared, weights, strict=True):
+            module.load_state_dict(state)
+        raise
     if not return_report:
         return model
     operated = np.asarray(operated)

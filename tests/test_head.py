@@ -1,7 +1,9 @@
 """Tests of the label head: ClusterLabelLayer, LabelHeadModule, LabelHeadClassifier."""
 
 import copy
+import pickle
 
+import joblib
 import numpy as np
 import pytest
 import torch
@@ -205,6 +207,20 @@ def test_same_seed_same_model_and_fitted_attributes(digits, fitted_dec, fitted_m
     assert 1 <= a.best_epoch_ <= a.n_epochs_
     assert a.mapping_.shape == (10, 10)
     assert a.module_ is a.net_.module_
+
+
+def test_pickle_keeps_the_module_shared(digits, fitted_dec, fitted_mapper, tmp_path):
+    X, y, X_test, _ = digits
+    clf = _head(fitted_dec, fitted_mapper, max_epochs=2, random_state=0)
+    clf.fit(X, _volunteer_labels(y, 80))
+    data = pickle.dumps(clf)
+    joblib.dump(clf, tmp_path / "head.joblib")
+    for restored in (pickle.loads(data), joblib.load(tmp_path / "head.joblib")):
+        assert restored.net_.module_ is restored.module_ is restored.net_.module
+        assert restored.dec_.dec_net_.module_ is restored.dec_.module_
+        np.testing.assert_array_equal(
+            restored.predict_proba(X_test), clf.predict_proba(X_test)
+        )
 
 
 def test_validation_history_and_early_stopping(digits, fitted_dec, fitted_mapper):

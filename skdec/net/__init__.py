@@ -5,8 +5,15 @@ from ._callbacks import (
     ClusterCollapseWarning,
     EmptyClusterWarning,
     TargetDistributionUpdate,
-    embed,
 )
+from ._inference import (
+    INFERENCE_BATCH_SIZE,
+    embed,
+    embed_and_assign,
+    inference_batches,
+    predict_batched,
+)
+from ._interrupt import interruptible, interruptible_fit
 from ._loader import TensorBatchIterator, as_float_tensor, epochs_for_iterations
 from ._nets import (
     AutoencoderNet,
@@ -15,8 +22,10 @@ from ._nets import (
     TrainingDivergedError,
     check_finite_loss,
 )
+from ._pickling import pack_state, unpack_state
 
 __all__ = [
+    "INFERENCE_BATCH_SIZE",
     "AutoencoderNet",
     "DECNet",
     "ClusterCollapseWarning",
@@ -28,6 +37,13 @@ __all__ = [
     "as_float_tensor",
     "check_finite_loss",
     "embed",
+    "embed_and_assign",
     "epochs_for_iterations",
+    "pack_state",
+    "inference_batches",
+    "interruptible",
+    "interruptible_fit",
+    "predict_batched",
     "tune_malloc",
+    "unpack_state",
 ]

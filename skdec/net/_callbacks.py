@@ -9,6 +9,7 @@ import torch
 from skorch.callbacks import Callback
 
 from ..nn import target_distribution
+from ._inference import INFERENCE_BATCH_SIZE, embed_and_assign
 from ._loader import as_float_tensor
 from ._progress import Progress
 
@@ -16,7 +17,6 @@ __all__ = [
     "ClusterCollapseWarning",
     "EmptyClusterWarning",
     "TargetDistributionUpdate",
-    "embed",
 ]
 
 
@@ -26,34 +26,6 @@ class EmptyClusterWarning(UserWarning):
 
 class ClusterCollapseWarning(UserWarning):
     """A cluster collapsed during DEC training and training was rolled back."""
-
-
-@torch.no_grad()
-def embed(encoder: torch.nn.Module, X, batch_size: int = 4096, device="cpu"):
-    """Embed ``X`` with ``encoder`` in evaluation mode, batch by batch.
-
-    Parameters
-    ----------
-    encoder : torch.nn.Module
-    X : array-like or Tensor of shape (n_samples, n_features)
-    batch_size : int, default=4096
-    device : str or torch.device, default='cpu'
-
-    Returns
-    -------
-    Z : Tensor of shape (n_samples, n_components), on ``device``
-    """
-    was_training = encoder.training
-    encoder.eval()
-    X = as_float_tensor(X)
-    try:
-        parts = [
-            encoder(X[i : i + batch_size].to(device))
-            for i in range(0, len(X), batch_size)
-        ]
-    finally:
-        encoder.train(was_training)
-    return torch.cat(parts)
 
 
 class TargetDistributionUpdate(Callback):
@@ -98,8 +70,9 @@ class TargetDistributionUpdate(Callback):
     update_interval : int, default=140
     tol : float, default=1e-3
     max_iter : int, default=2000
-    batch_size : int, default=4096
-        Batch size of the whole-data forward pass.
+    batch_size : int, default=INFERENCE_BATCH_SIZE
+        Batch size of the whole-data forward pass (see
+        :func:`skdec.net.embed_and_assign`).
     collapse_share : float or None, default=0.5
         A cluster whose membership falls below this fraction of its initial
         membership counts as collapsed; None turns collapse recovery off.
@@ -136,7 +109,7 @@ class TargetDistributionUpdate(Callback):
         update_interval=140,
         tol=1e-3,
         max_iter=2000,
-        batch_size=4096,
+        batch_size=INFERENCE_BATCH_SIZE,
         collapse_share=0.5,
         max_recoveries=3,
         initial_target=None,
@@ -210,8 +183,7 @@ class TargetDistributionUpdate(Callback):
         module = net.module_
         layer = module.clustering_layer
         n_clusters = layer.centers.shape[0]
-        z = embed(module.encoder, self.X_, self.batch_size, net.device)
-        q = layer(z)
+        z, q = embed_and_assign(module, self.X_, self.batch_size, net.device)
         labels = own_labels = q.argmax(dim=1)
         if self._start is not None and self.labels_ is None:
             # the partition's own labels; the untrained net's agreement with

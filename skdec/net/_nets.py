@@ -10,6 +10,7 @@ from skorch import NeuralNet, NeuralNetClassifier
 from skorch.dataset import unpack_data
 
 from ._allocator import tune_malloc
+from ._inference import INFERENCE_BATCH_SIZE
 from ._loader import TensorBatchIterator
 
 __all__ = ["AutoencoderNet", "DECNet", "TrainingDivergedError", "check_finite_loss"]
@@ -171,7 +172,10 @@ class LabelHeadNet(_FastNet, NeuralNetClassifier):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("criterion", torch.nn.CrossEntropyLoss)
         kwargs.setdefault("iterator_train__drop_last", False)
-        kwargs.setdefault("iterator_valid__batch_size", max(kwargs["batch_size"], 1024))
+        kwargs.setdefault(
+            "iterator_valid__batch_size",
+            max(kwargs["batch_size"], INFERENCE_BATCH_SIZE),
+        )
         super().__init__(*args, **kwargs)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
