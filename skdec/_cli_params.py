@@ -133,7 +133,7 @@ def _add(group, dest: str, constraints: list, default, flags: list[str], also=""
         *flags,
         dest=dest,
         type=converter(flags[0], constraints),
-        default=None,
+        default=argparse.SUPPRESS,  # absent unless given (None is a value)
         metavar="VALUE",
         help=f"{allowed} (default {shown}{also})",
     )
@@ -188,7 +188,7 @@ def add_estimator_options(parser: argparse.ArgumentParser) -> None:
 def estimator_params(args) -> dict:
     """DECClusterer keyword arguments from the parsed options that were given
     (the autoencoder component built from its own)."""
-    given = {k: v for k, v in vars(args).items() if v is not None}
+    given = vars(args)
     params = {k[len("dec__") :]: v for k, v in given.items() if k.startswith("dec__")}
     cls = AUTOENCODERS[args.autoencoder]
     own = {
