@@ -145,13 +145,24 @@ def worker(args):
         labels = KMeans(n_clusters, n_init=10, random_state=args.seed).fit_predict(X)
         out["seconds"] = time.perf_counter() - t
     else:
-        from skdec import DECClusterer, MLPAutoencoder, StackedAutoencoder
+        from skdec import (
+            ConvAutoencoder,
+            DECClusterer,
+            MLPAutoencoder,
+            StackedAutoencoder,
+        )
 
         # nested names reach the autoencoder: {"autoencoder__epochs": 50};
-        # {"autoencoder": "stacked"} picks the paper's layer-wise pretraining
+        # {"autoencoder": "stacked"} picks the paper's layer-wise pretraining,
+        # {"autoencoder": "conv", "image_shape": [28, 28]} the convolutional one
         params = dict(json.loads(args.dec_params or "{}"))
         kind = params.pop("autoencoder", "mlp")
-        ae = {"mlp": MLPAutoencoder, "stacked": StackedAutoencoder}[kind]()
+        kinds = {
+            "mlp": MLPAutoencoder,
+            "stacked": StackedAutoencoder,
+            "conv": ConvAutoencoder,
+        }
+        ae = kinds[kind]()
         model = DECClusterer(n_clusters, autoencoder=ae, random_state=args.seed)
         model.set_params(**params)
         t = time.perf_counter()

@@ -568,6 +568,7 @@ class PretrainedEncoder(BaseAutoencoder):
                 "Training a given encoder (epochs != 0) needs its `decoder`; "
                 "pass one, or set epochs=0 to use the encoder as it is."
             )
+        self.embedding_width(n_features, image_shape)  # the rows fit it
 
     @torch.no_grad()
     def embedding_width(self, n_features, image_shape=None) -> int:

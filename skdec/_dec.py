@@ -73,7 +73,7 @@ def self_train(model, encoder, decoder, centers, X, max_iter, *, start=None):
     centers : ndarray of shape (n_clusters, n_components)
     X : ndarray of shape (n_samples, n_features), float32
     max_iter : int
-        Iterations (mini-batches); 0 builds the net without training it.
+        Iterations (mini-batches); 0 records the start without training.
     start : ndarray of shape (n_samples, n_clusters), default=None
         A start partition's posteriors, held as the first target.
 
@@ -111,10 +111,8 @@ def self_train(model, encoder, decoder, centers, X, max_iter, *, start=None):
         verbose=0,
         **optimizer_kwargs(model.optimizer, model.momentum),
     )
-    if max_iter > 0:
-        net.fit(X, np.arange(X.shape[0]))
-    else:
-        net.initialize()
+    # with max_iter=0 the callback still records the start (one target update)
+    net.fit(X, np.arange(X.shape[0]))
     net.target_ = None  # the target of the training data is not model state
     net.module_.eval()
     return net, callback

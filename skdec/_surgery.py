@@ -196,12 +196,7 @@ def _refine(model, X, centers, n_iter):
         ]
         model.n_iter_ = offset + callback.iteration_
         model.converged_ = callback.converged_
-        labels = callback.labels_.cpu().numpy()
-    else:
-        labels = None
-    install_clustering(model, net, labels)
-    if labels is None:
-        model.labels_ = model.predict(X)
+    install_clustering(model, net, callback.labels_.cpu().numpy())
 
 
 def _stability(before, after, label_map, operated):

@@ -385,8 +385,10 @@ def test_verbose_progress(blobs, fast_dec_params, capsys):
     assert len(pretraining) == 8  # 15 epochs, a line every 2, and the last
     assert pretraining[-1].startswith("[pretraining] epoch 15/15  loss ")
     updates = [line for line in lines if line.startswith("[clustering] iteration")]
-    assert len(updates) == len(dec.history_) - 1  # each update but the first
-    assert "label change" in updates[0] and lines[-1].startswith("[DEC] done")
+    # a line per target update (the first only when it holds the start)
+    first = 1 if dec.history_[0]["start_target"] else 0
+    assert len(updates) == len(dec.history_) - 1 + first
+    assert "label change" in updates[-1] and lines[-1].startswith("[DEC] done")
 
 
 def test_progress_bar_on_a_terminal():
@@ -613,13 +615,14 @@ def test_umap_init_without_umap_names_the_package(blobs, fast_dec_params, monkey
 
 def _layerwise_collapse_fit(blobs, fast_dec_params, **params):
     # weak layer-wise pretraining of a tiny network: SGD at lr=0.01 empties a
-    # cluster within 60 iterations on this seed unless the collapse is undone
+    # cluster within 60 iterations on this seed (5 of seeds 3, 5, 6, 7 that do)
+    # unless the collapse is undone
     # (a float32 trajectory: bfloat16 steps take another path)
     X, _ = blobs
     ae = StackedAutoencoder((16, 8), 3, layer_epochs=5, epochs=15, batch_size=64)
     base = dict(fast_dec_params, autoencoder=ae, precision="float32")
     base.update(params)
-    dec = DECClusterer(4, random_state=0, **base)
+    dec = DECClusterer(4, random_state=5, **base)
     return dec.fit(X)
 
 

@@ -144,9 +144,11 @@ def test_untrained_head_predicts_like_the_mapper(digits, fitted_dec, fitted_mapp
     labels = _volunteer_labels(digits[1], 100)
     # A learning rate of ~0 keeps the initial network: the mapper's labels.
     clf = _head(fitted_dec, fitted_mapper, max_epochs=1, lr=1e-12).fit(X, labels)
-    expected = fitted_mapper.predict(fitted_dec.predict_proba(X_test))
-    agreement = np.mean(clf.predict(X_test) == expected)
-    assert agreement >= 0.85
+    # sharpness='auto' promises 90% agreement with the mapper on the training
+    # subjects; unseen ones agree nearly as often
+    for rows, least in ((X, 0.9), (X_test, 0.8)):
+        expected = fitted_mapper.predict(fitted_dec.predict_proba(rows))
+        assert np.mean(clf.predict(rows) == expected) >= least
     np.testing.assert_allclose(clf.initial_mapping_, fitted_mapper.cluster_label_proba_)
 
 
