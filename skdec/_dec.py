@@ -55,7 +55,9 @@ def _pretrain(autoencoder, X, image_shape, augment, seed, device, precision, ver
         )
 
 
-def self_train(model, encoder, decoder, centers, X, max_iter, *, start=None):
+def self_train(
+    model, encoder, decoder, centers, X, max_iter, *, start=None, train=True
+):
     """Run DEC's self-training with the clustering hyperparameters of ``model``.
 
     Shared by :meth:`DECClusterer.fit` and the cluster surgery of
@@ -73,15 +75,20 @@ def self_train(model, encoder, decoder, centers, X, max_iter, *, start=None):
     centers : ndarray of shape (n_clusters, n_components)
     X : ndarray of shape (n_samples, n_features), float32
     max_iter : int
-        Iterations (mini-batches); 0 records the start without training.
+        Iterations (mini-batches); 0 records the start (one target update)
+        without training.
     start : ndarray of shape (n_samples, n_clusters), default=None
         A start partition's posteriors, held as the first target.
+    train : bool, default=True
+        False only builds the net around the modules and ``centers`` (no
+        target update, no re-seeding of empty clusters).
 
     Returns
     -------
     net : skdec.net.DECNet
     callback : skdec.net.TargetDistributionUpdate
-        Its ``labels_`` are the clusters of ``X`` under the final model.
+        Its ``labels_`` are the clusters of ``X`` under the final model
+        (unused with ``train=False``).
     """
     layer = ClusteringLayer(
         len(centers),
@@ -111,8 +118,11 @@ def self_train(model, encoder, decoder, centers, X, max_iter, *, start=None):
         verbose=0,
         **optimizer_kwargs(model.optimizer, model.momentum),
     )
-    # with max_iter=0 the callback still records the start (one target update)
-    net.fit(X, np.arange(X.shape[0]))
+    if train:
+        # with max_iter=0 the callback still records the start (one update)
+        net.fit(X, np.arange(X.shape[0]))
+    else:
+        net.initialize()
     net.target_ = None  # the target of the training data is not model state
     net.module_.eval()
     return net, callback

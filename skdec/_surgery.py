@@ -188,7 +188,9 @@ def _refine(model, X, centers, n_iter):
     ``n_iter`` iterations (with the model's augmentation); updates the
     model's fitted attributes."""
     old = model.module_
-    net, callback = self_train(model, old.encoder, old.decoder, centers, X, n_iter)
+    net, callback = self_train(
+        model, old.encoder, old.decoder, centers, X, n_iter, train=n_iter > 0
+    )
     if n_iter > 0:
         offset = model.n_iter_
         model.history_ = list(model.history_) + [
@@ -196,7 +198,10 @@ def _refine(model, X, centers, n_iter):
         ]
         model.n_iter_ = offset + callback.iteration_
         model.converged_ = callback.converged_
-    install_clustering(model, net, callback.labels_.cpu().numpy())
+        install_clustering(model, net, callback.labels_.cpu().numpy())
+    else:
+        install_clustering(model, net, None)
+        model.labels_ = model.predict(X)
 
 
 def _stability(before, after, label_map, operated):
