@@ -220,6 +220,16 @@ class BaseAutoencoder(BaseEstimator):
         return module, histories
 
 
+# the constraints of a network the component builds itself (not given)
+_BUILT_NETWORK = {
+    **BaseAutoencoder._parameter_constraints,
+    "n_components": [Interval(Integral, 1, None, closed="left")],
+    "activation": [StrOptions(set(_ACTIVATIONS))],
+    "corruption": [Interval(Real, 0, 1, closed="left")],
+    "n_init": [Interval(Integral, 1, None, closed="left")],
+}
+
+
 class MLPAutoencoder(BaseAutoencoder):
     """Fully connected autoencoder pretrained end to end (the default).
 
@@ -272,12 +282,8 @@ class MLPAutoencoder(BaseAutoencoder):
     """
 
     _parameter_constraints: dict = {
-        **BaseAutoencoder._parameter_constraints,
+        **_BUILT_NETWORK,
         "hidden_dims": ["array-like"],
-        "n_components": [Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(_ACTIVATIONS))],
-        "corruption": [Interval(Real, 0, 1, closed="left")],
-        "n_init": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -447,13 +453,9 @@ class ConvAutoencoder(BaseAutoencoder):
     needs_image_shape = True
 
     _parameter_constraints: dict = {
-        **BaseAutoencoder._parameter_constraints,
+        **_BUILT_NETWORK,
         "channels": ["array-like"],
         "kernel_sizes": ["array-like"],
-        "n_components": [Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(_ACTIVATIONS))],
-        "corruption": [Interval(Real, 0, 1, closed="left")],
-        "n_init": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(

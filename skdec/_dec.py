@@ -493,13 +493,6 @@ class DECClusterer(BaseDeepClusterer):
         -------
         self : DECClusterer
             Fitted estimator.
-
-        Raises
-        ------
-        KeyboardInterrupt
-            On Ctrl-C, in any stage (skorch would end only the current
-            stage's training); the estimator's attributes are then those it
-            had before this call.
         """
         self._validate_params()
         X = validate_data(self, X, dtype=np.float32)

@@ -319,13 +319,6 @@ class LabelHeadClassifier(ClassifierMixin, BaseEstimator):
         -------
         self : LabelHeadClassifier
             Fitted estimator.
-
-        Raises
-        ------
-        KeyboardInterrupt
-            On Ctrl-C, in any stage (skorch would end only the current
-            stage's training); the estimator's attributes are then those it
-            had before this call.
         """
         self._validate_params()
         if self.dec is not None and self.dec_params is not None:

@@ -139,4 +139,18 @@ def interruptible_fit(fit):
         with interruptible(self):
             return fit(self, *args, **kwargs)
 
+    if wrapper.__doc__ and "\n        Returns\n" in wrapper.__doc__:
+        wrapper.__doc__ = wrapper.__doc__.rstrip() + "\n" + _RAISES + "        "
     return wrapper
+
+
+# the Raises section every decorated fit's docstring gets (numpydoc, indented
+# as a method's)
+_RAISES = """
+        Raises
+        ------
+        KeyboardInterrupt
+            On Ctrl-C, in any stage (skorch would end only the current
+            stage's training); the estimator's attributes are then those it
+            had before this call.
+"""
