@@ -23,6 +23,7 @@ from ._nets import (
     check_finite_loss,
 )
 from ._pickling import pack_state, unpack_state
+from ._progress import EpochProgress, Progress
 
 __all__ = [
     "INFERENCE_BATCH_SIZE",
@@ -30,7 +31,9 @@ __all__ = [
     "DECNet",
     "ClusterCollapseWarning",
     "EmptyClusterWarning",
+    "EpochProgress",
     "LabelHeadNet",
+    "Progress",
     "TargetDistributionUpdate",
     "TensorBatchIterator",
     "TrainingDivergedError",
