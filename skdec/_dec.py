@@ -140,15 +140,17 @@ def install_clustering(model, net, labels):
     model : DECClusterer
     net : skdec.net.DECNet
         Fitted, its module in evaluation mode.
-    labels : ndarray of shape (n_samples,)
-        Clusters of the training samples under ``net``.
+    labels : ndarray of shape (n_samples,) or None
+        Clusters of the training samples under ``net``; None leaves
+        ``labels_`` to the caller.
     """
     model.dec_net_ = net
     model.module_ = net.module_
     centers = model.module_.clustering_layer.centers.detach().cpu().numpy()
     model.cluster_centers_ = centers.astype(np.float64)
     model.n_clusters_ = len(centers)
-    model.labels_ = np.asarray(labels)
+    if labels is not None:
+        model.labels_ = np.asarray(labels)
 
 
 class DECClusterer(BaseDeepClusterer):
