@@ -16,14 +16,8 @@ from skdec.nn import (
 )
 from skdec.nn._conv import _down, _Up
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Small nets train faster on one thread than on two busy cores."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+# small nets train faster on one thread than on two busy cores
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 SMALL = dict(channels=(4, 8), kernel_sizes=(3, 3), n_components=3)

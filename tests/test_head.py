@@ -21,13 +21,8 @@ from skdec.nn import ClusteringLayer, ClusterLabelLayer, LabelHeadModule
 N_TRAIN = 300
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Small nets train faster on one thread than on two busy cores."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+# small nets train faster on one thread than on two busy cores
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
