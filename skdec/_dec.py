@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_memory, validate_data
 from ._autoencoders import BaseAutoencoder, MLPAutoencoder, ShiftRotate
 from ._base import BaseDeepClusterer
 from ._centers import INIT_STRATEGIES, initial_clustering
+from ._shapes import check_image_shape
 from .net import (
     DECNet,
     TargetDistributionUpdate,
@@ -420,24 +421,6 @@ class DECClusterer(BaseDeepClusterer):
         self.verbose = verbose
 
     # ------------------------------------------------------------------ checks
-    def _image_shape(self, n_features):
-        """``image_shape`` as ``(channels, height, width)`` checked against
-        ``n_features``, or None."""
-        if self.image_shape is None:
-            return None
-        shape = tuple(int(s) for s in np.ravel(self.image_shape))
-        if len(shape) not in (2, 3) or min(shape) < 1:
-            raise ValueError(
-                "image_shape must be (height, width) or (channels, height, width) "
-                f"of positive ints, got {self.image_shape!r}."
-            )
-        if int(np.prod(shape)) != n_features:
-            raise ValueError(
-                f"image_shape {shape} holds {int(np.prod(shape))} values but X has "
-                f"{n_features} features."
-            )
-        return shape if len(shape) == 3 else (1, *shape)
-
     def _augment(self, image_shape):
         """The augmentation component, or None."""
         augment = self.augment
@@ -498,7 +481,7 @@ class DECClusterer(BaseDeepClusterer):
         """
         self._validate_params()
         X = validate_data(self, X, dtype=np.float32)
-        image_shape = self._image_shape(X.shape[1])
+        image_shape = check_image_shape(self.image_shape, X.shape[1])
         autoencoder = MLPAutoencoder() if self.autoencoder is None else self.autoencoder
         augment = self._augment(image_shape)
         init = self._check_params_vs_input(X, autoencoder, image_shape)

@@ -23,6 +23,7 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._shapes import check_image_shape
 from .net._device import resolve_device
 
 __all__ = ["FeatureExtractor"]
@@ -64,29 +65,6 @@ def _freeze(module):
     for parameter in module.parameters():
         parameter.requires_grad_(False)
     return module
-
-
-def _check_image_shape(image_shape, n_features):
-    """``image_shape`` as ``(C, H, W)`` checked against ``n_features``, or None."""
-    if image_shape is None:
-        return None
-    try:
-        shape = tuple(int(s) for s in np.ravel(image_shape))
-    except (TypeError, ValueError):
-        shape = ()
-    if len(shape) not in (2, 3) or min(shape) < 1:
-        raise ValueError(
-            "image_shape must be (height, width) or (channels, height, width) "
-            f"of positive ints, got {image_shape!r}."
-        )
-    if len(shape) == 2:
-        shape = (1, *shape)
-    if int(np.prod(shape)) != n_features:
-        raise ValueError(
-            f"image_shape {shape} holds {int(np.prod(shape))} values but X has "
-            f"{n_features} features."
-        )
-    return shape
 
 
 def _check_channel_values(value, name, sample_shape):
@@ -398,7 +376,7 @@ class FeatureExtractor(
             Fitted transformer.
         """
         X = validate_data(self, X, dtype=_DTYPES)
-        self.image_shape_ = _check_image_shape(self.image_shape, X.shape[1])
+        self.image_shape_ = check_image_shape(self.image_shape, X.shape[1])
         sample_shape = self.image_shape_ or (X.shape[1],)
         self._mean = self._std = None
         if self.mean is not None:
