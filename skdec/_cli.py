@@ -374,7 +374,13 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.run(args)
-    except (FileNotFoundError, NotADirectoryError, ValueError) as exc:
+    except (
+        FileNotFoundError,
+        NotADirectoryError,
+        FileExistsError,  # an --output that is a file
+        PermissionError,
+        ValueError,
+    ) as exc:
         print(f"skdec: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -7,6 +7,7 @@ One small model (200 digits, a few seconds) is fitted for the whole module.
 import csv
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -194,6 +195,33 @@ def test_cluster_rejects_a_ragged_csv(tmp_path, capsys):
     argv = ["cluster", "--data", str(tmp_path / "x.csv"), "--output", str(tmp_path)]
     assert main(argv) == 2
     assert "x.csv, line 2: 2 values where the first line has 3" in _error(capsys)
+
+
+def test_the_input_record_reads_the_same_input_again(tmp_path):
+    from skdec._cli import build_parser
+    from skdec._inputs import input_namespace, input_record, load_input
+
+    args = build_parser().parse_args(["cluster"])
+    record = input_record(args)
+    assert record["dataset"] == "digits" and record["images"] is None
+    data = load_input(input_namespace(json.loads(json.dumps(record)), quiet=True))
+    assert data.X.shape == (1797, 64) and data.image_shape == (8, 8)
+    argv = ["cluster", "--images", "pics", "--image-size", "16,12", "--color"]
+    record = input_record(build_parser().parse_args([*argv, "grayscale"]))
+    assert record["dataset"] is None
+    assert record["images"] == str((Path.cwd() / "pics").resolve())
+    assert (record["image_size"], record["color"]) == ([16, 12], "grayscale")
+    again = input_namespace(json.loads(json.dumps(record)), quiet=True)
+    assert again.image_size == (16, 12) and again.resize == "crop"
+    with pytest.raises(ValueError, match="names no input"):
+        input_namespace({}, quiet=True)
+
+
+def test_an_output_that_is_a_file_exits_2(run_dir, tmp_path, capsys):
+    (tmp_path / "file").write_text("")
+    argv = ["select", "--model", str(run_dir), "--budget", "2"]
+    assert main([*argv, "--output", str(tmp_path / "file")]) == 2
+    assert "file" in _error(capsys)
 
 
 # ------------------------------------------------------------------ select
