@@ -24,6 +24,7 @@ from ._votes import (
     dawid_skene,
     read_zooniverse_export,
     simulate_volunteers,
+    write_zooniverse_export,
 )
 
 try:
@@ -52,5 +53,6 @@ __all__ = [
     "ShiftRotate",
     "simulate_volunteers",
     "StackedAutoencoder",
+    "write_zooniverse_export",
     "__version__",
 ]

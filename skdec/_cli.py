@@ -1,137 +1,31 @@
-"""The ``skdec`` command line: ``skdec cluster`` runs DEC and writes its results."""
+"""The ``skdec`` command line: ``skdec cluster`` runs DEC and writes its
+results; the later commands of the workflow are in :mod:`skdec._workflow`."""
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ._cli_params import add_estimator_options, estimator_params
+from ._inputs import (
+    DATASETS,
+    IMAGE_DEFAULTS,
+    display_images,
+    image_options,
+    input_record,
+    load_input,
+)
+from ._run import run_record, staged, write_run
+from ._workflow import add_workflow_commands
 
-DATASETS = ("digits", "fashion-mnist", "mnist")
 MONTAGE_COLUMNS = 8  # subjects per cluster in montage.png
 GRID_SUBJECTS = 32  # subjects in each montages/cluster_<k>.png
 SKIPPED_SHOWN = 10  # unreadable files named in the output
-# the options of --images and their defaults: 32x32 keeps a run quick on a
-# laptop CPU (an RGB image is 3072 inputs, like CIFAR-10)
-IMAGE_DEFAULTS = {
-    "image_size": (32, 32),
-    "color": "rgb",
-    "resize": "crop",
-    "on_error": "raise",
-}
-
-
-def _read_table(path: Path, label_column: str | None):
-    """Read a user's ``.npy`` or ``.csv`` file into ``(X, y or None)``."""
-    suffix = path.suffix.lower()
-    if not path.is_file():
-        raise FileNotFoundError(f"No such data file: {path}")
-    if suffix == ".npy":
-        X = np.load(path, allow_pickle=False)
-        return X, None
-    if suffix != ".csv":
-        raise ValueError(f"Unsupported data file {path.name!r}: use .npy or .csv.")
-    with path.open(newline="") as fh:
-        rows = list(csv.reader(fh))
-    if not rows:
-        raise ValueError(f"{path} is empty.")
-    header = None
-    try:
-        [float(v) for v in rows[0]]
-    except ValueError:
-        header, rows = rows[0], rows[1:]
-    y = None
-    if label_column is not None:
-        if header is None or label_column not in header:
-            raise ValueError(
-                f"--label-column {label_column!r} is not in the CSV header {header!r}."
-            )
-        j = header.index(label_column)
-        y = np.array([r[j] for r in rows])
-        rows = [r[:j] + r[j + 1 :] for r in rows]
-    try:
-        X = np.array(rows, dtype=np.float64)
-    except ValueError as exc:
-        raise ValueError(f"{path} holds non-numeric values: {exc}") from None
-    return X, y
-
-
-@dataclass
-class LoadedInput:
-    """What :func:`load_input` read."""
-
-    X: np.ndarray
-    y: np.ndarray | None  # known labels, None without
-    name: str
-    image_shape: tuple | None  # the rows' own image shape; None for plain rows
-    filenames: np.ndarray | None = None  # an image folder's files, row by row
-    skipped: list | None = None  # an image folder's (file, error) left out
-    cmap: str = "gray_r"  # single-channel montages: 'gray_r' draws 1 as ink
-
-
-def load_input(args) -> LoadedInput:
-    """Read the input the command-line arguments name: a built-in data set,
-    a user's file (``--data``) or a folder of images (``--images``)."""
-    from . import datasets
-
-    if args.images is not None:
-        return _load_image_folder(args)
-    given = [f"--{k.replace('_', '-')}" for k in IMAGE_DEFAULTS if getattr(args, k)]
-    if given:
-        raise ValueError(f"{', '.join(given)} apply to --images DIR only.")
-    if args.data is not None:
-        X, y = _read_table(Path(args.data), args.label_column)
-        return LoadedInput(X, y, Path(args.data).stem, None)
-    if args.dataset == "digits":
-        X, y = datasets.load_digits(return_X_y=True)
-        return LoadedInput(X, y, args.dataset, (8, 8))
-    if args.dataset == "fashion-mnist":
-        X, y = datasets.load_fashion_mnist(args.data_dir, return_X_y=True)
-    else:
-        if args.data_dir is None:
-            raise ValueError("--dataset mnist needs --data-dir DIR (IDX files).")
-        X, y = datasets.load_mnist(args.data_dir, return_X_y=True)
-    return LoadedInput(X, y, args.dataset, (28, 28))
-
-
-def _load_image_folder(args) -> LoadedInput:
-    """``--images DIR``: the files' pixels, with their first-level
-    sub-folders as labels, their relative paths and the unreadable files."""
-    from .datasets import load_image_folder
-
-    root = Path(args.images).expanduser()
-    try:
-        bunch = load_image_folder(
-            root, **_image_options(args), verbose=0 if args.quiet else 1
-        )
-    except ValueError as exc:  # the hint in the command line's words
-        message = str(exc).replace("Pass on_error='skip'", "Pass --on-error skip")
-        raise ValueError(message) from exc
-    y = bunch.target_names[bunch.target] if "target" in bunch else None
-    return LoadedInput(
-        bunch.data,
-        y,
-        root.resolve().name,
-        tuple(bunch.image_shape),
-        filenames=bunch.filenames,
-        skipped=bunch.get("skipped", []),
-        cmap="gray",  # pixels as stored: 1 is white
-    )
-
-
-def _image_options(args) -> dict:
-    """``load_image_folder``'s arguments from the options of ``--images``."""
-    return {
-        key: default if getattr(args, key) is None else getattr(args, key)
-        for key, default in IMAGE_DEFAULTS.items()
-    }
 
 
 def _save_figure(model, X, labels, out: Path, title: str):
@@ -148,22 +42,6 @@ def _save_figure(model, X, labels, out: Path, title: str):
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)
-
-
-def _write_all(writers):
-    """Call each ``write(path)`` of ``writers`` in turn and return what the last
-    one returns; on an interrupt remove the files written so far, so that no
-    half set of results is left."""
-    written, result = [], None
-    try:
-        for path, write in writers:
-            written.append(path)
-            result = write(path)
-    except KeyboardInterrupt:
-        for path in written:
-            path.unlink(missing_ok=True)
-        raise
-    return result
 
 
 def cluster(args) -> dict:
@@ -186,7 +64,7 @@ def cluster(args) -> dict:
     if args.image_shape is None and not args.no_image_shape:
         args.image_shape = data.image_shape
     out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)  # an unwritable folder fails now
     n_clusters = args.n_clusters
     if n_clusters is None:
         n_clusters = len(np.unique(y)) if y is not None else 10
@@ -229,29 +107,31 @@ def cluster(args) -> dict:
         result["images"] = _image_folder_record(args, data)
     if y is not None:
         result.update(clustering_report(y, labels))
-    written = [out / "labels.csv", out / "metrics.json", out / "dec.png"]
-    montages = _write_all(
-        [
-            (written[0], lambda p: _write_labels(p, labels, y, data.filenames)),
-            (
-                written[1],
-                lambda p: p.write_text(json.dumps(result, indent=2, default=str)),
-            ),
-            (written[2], lambda p: _save_figure(model, X, labels, p, f"DEC on {name}")),
-            (
-                out / "montage.png",
-                lambda p: _write_montages(
-                    out,
-                    model,
-                    X,
-                    labels,
-                    args.image_shape or data.image_shape,
-                    data.cmap,
-                    name,
-                ),
-            ),
-        ]
+    display_shape = args.image_shape or data.image_shape
+    record = run_record(
+        "cluster",
+        input_record(args),
+        model,
+        X,
+        name=name,
+        has_labels=y is not None,
+        image_shape=display_shape,
+        cmap=data.cmap,
     )
+    with staged(out) as folder:
+        # the run folder (model.joblib, embedding.npy, labels.csv, run.json)
+        # that the later commands read with --model
+        write_run(folder, model, X, labels, y, data.filenames, record)
+        (folder / "metrics.json").write_text(json.dumps(result, indent=2, default=str))
+        _save_figure(model, X, labels, folder / "dec.png", f"DEC on {name}")
+        montages = [
+            out / p.relative_to(folder)
+            for p in _write_montages(
+                folder, model, X, labels, display_shape, data.cmap, name
+            )
+        ]
+    written = [out / n for n in ("labels.csv", "metrics.json", "dec.png")]
+    written += [out / n for n in ("model.joblib", "embedding.npy", "run.json")]
     line = f"skdec: done in {seconds:.1f}s ({model.precision_} training steps)"
     if y is not None:
         line += f"  ACC={result['acc']:.3f}  NMI={result['nmi']:.3f}  "
@@ -286,45 +166,12 @@ def _image_folder_record(args, data) -> dict:
     files were left out."""
     return {
         "folder": str(Path(args.images).expanduser().resolve()),
-        **_image_options(args),
+        **image_options(args),
         "image_shape": list(data.image_shape),
         "labels_from_subfolders": data.y is not None,
         "n_skipped": len(data.skipped),
         "skipped": [{"filename": f, "error": e} for f, e in data.skipped],
     }
-
-
-def _write_labels(path: Path, labels, y, filenames):
-    """``labels.csv``: ``index,cluster[,label]``, with a ``filename`` column
-    after ``index`` for an image folder."""
-    with path.open("w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(
-            ["index"]
-            + (["filename"] if filenames is not None else [])
-            + ["cluster"]
-            + (["label"] if y is not None else [])
-        )
-        for i, c in enumerate(labels):
-            row = [i] + ([filenames[i]] if filenames is not None else [])
-            writer.writerow(row + [int(c)] + ([y[i]] if y is not None else []))
-
-
-def _display_images(X, image_shape):
-    """The rows of ``X`` as the images matplotlib draws, ``(n, H, W)`` or
-    ``(n, H, W, C)`` for C = 3 or 4 (rows are flattened channel-first, as
-    ``image_shape`` says); None when the channels cannot be drawn."""
-    shape = tuple(int(v) for v in image_shape)
-    if len(shape) == 2 or shape[0] == 1:
-        images = X.reshape(len(X), *shape[-2:])
-    elif shape[0] in (3, 4):
-        images = np.moveaxis(X.reshape(len(X), *shape), 1, -1)
-        low, high = float(images.min()), float(images.max())
-        if low < 0 or high > 1:  # colours are drawn from [0, 1]
-            images = (images - low) / (high - low)
-    else:
-        return None
-    return images
 
 
 def _tile(images, n_columns):
@@ -354,7 +201,7 @@ def _write_montages(out: Path, model, X, labels, image_shape, cmap, name):
     own cluster."""
     if image_shape is None:
         return []
-    images = _display_images(X, image_shape)
+    images = display_images(X, image_shape)
     if images is None:
         print(
             f"skdec: no montage: images of shape {tuple(image_shape)} have "
@@ -514,6 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_estimator_options(p)
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(run=cluster)
+    add_workflow_commands(sub)
     return parser
 
 
@@ -524,8 +373,14 @@ EXIT_INTERRUPTED = 130
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        cluster(args)
-    except (FileNotFoundError, NotADirectoryError, ValueError) as exc:
+        args.run(args)
+    except (
+        FileNotFoundError,
+        NotADirectoryError,
+        FileExistsError,  # an --output that is a file
+        PermissionError,
+        ValueError,
+    ) as exc:
         print(f"skdec: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

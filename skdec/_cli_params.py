@@ -203,3 +203,23 @@ def estimator_params(args) -> dict:
     if own or args.autoencoder != "mlp":
         params["autoencoder"] = cls(**own)
     return params
+
+
+def add_class_options(parser, cls, prefix: str, *, title: str, skip=()) -> None:
+    """Add an option per hyperparameter of ``cls`` (any estimator with
+    ``_parameter_constraints``) but those in ``skip``: ``--<name>``, stored as
+    ``<prefix>__<name>`` and absent unless given (see :func:`class_params`).
+    """
+    group = parser.add_argument_group(title, f"{cls.__name__}'s hyperparameters")
+    defaults = _defaults(cls)
+    for name, constraints in cls._parameter_constraints.items():
+        if name in skip:
+            continue
+        flag = "--" + name.replace("_", "-")
+        _add(group, f"{prefix}__{name}", constraints, defaults[name], [flag])
+
+
+def class_params(args, prefix: str) -> dict:
+    """The keyword arguments given as options added by :func:`add_class_options`."""
+    start = f"{prefix}__"
+    return {k[len(start) :]: v for k, v in vars(args).items() if k.startswith(start)}

@@ -24,6 +24,7 @@ __all__ = [
     "dawid_skene",
     "read_zooniverse_export",
     "simulate_volunteers",
+    "write_zooniverse_export",
 ]
 
 VOTE_COLUMNS = ("subject", "volunteer", "label")
@@ -653,3 +654,222 @@ def read_zooniverse_export(path, task, *, on_error="raise", return_report=False)
         )
         return votes, report
     return votes
+
+
+def _json_scalar(value):
+    """A label as JSON writes it: numpy scalars as Python ones."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def _manifest_rows(manifest):
+    """The subjects' metadata of a manifest: a CSV file or a list of dicts.
+
+    As the Zooniverse uploader does, every column of a CSV manifest becomes
+    metadata (values as text) and a leading ``%`` (an indexed field) is
+    dropped from the names.
+    """
+    if isinstance(manifest, str | Path):
+        with Path(manifest).open(newline="", encoding="utf-8") as f:
+            reader = csv.reader(f)
+            header = next(reader, None)
+            if header is None:
+                raise ValueError(f"The manifest {manifest} is empty.")
+            names = [name.lstrip("%") for name in header]
+            rows = [dict(zip(names, row)) for row in reader]
+    else:
+        rows = [dict(row) for row in manifest]
+    if not rows:
+        raise ValueError("The manifest lists no subject.")
+    return rows
+
+
+@validate_params(
+    {
+        "path": [str, Path],
+        "manifest": [str, Path, list],
+        "y_true": ["array-like"],
+        "task": [str],
+        "n_volunteers": [Interval(Integral, 1, None, closed="left")],
+        "votes_per_subject": [Interval(Integral, 1, None, closed="left")],
+        "accuracy": [Interval(Real, 0, 1, closed="both"), "array-like"],
+        "confusion": ["array-like", None],
+        "accuracy_spread": [Interval(Real, 0, 1, closed="both")],
+        "first_subject_id": [Interval(Integral, 1, None, closed="left")],
+        "workflow_id": [Interval(Integral, 1, None, closed="left")],
+        "workflow_name": [str],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def write_zooniverse_export(
+    path,
+    manifest,
+    y_true,
+    *,
+    task="T0",
+    n_volunteers=10,
+    votes_per_subject=3,
+    accuracy=0.8,
+    confusion=None,
+    accuracy_spread=0.0,
+    first_subject_id=1000,
+    workflow_id=1,
+    workflow_name="Classify",
+    random_state=None,
+):
+    """Write the classification export of simulated volunteers on a subject set.
+
+    The subjects are the rows of ``manifest`` (a subject-set manifest as
+    uploaded to Zooniverse, for instance the ``manifest.csv`` of
+    ``skdec select``), each given the subject id ``first_subject_id + i``
+    as Zooniverse assigns ids at upload. Simulated volunteers
+    (:func:`simulate_volunteers`) answer a single-choice question task
+    ``task``; the file has the columns of a real Zooniverse classification
+    export, one row per classification: ``classification_id``,
+    ``user_name``, ``user_id``, ``user_ip``, ``workflow_id``,
+    ``workflow_name``, ``workflow_version``, ``created_at``,
+    ``gold_standard``, ``expert``, ``metadata``, ``annotations`` (a JSON
+    list ``[{"task": task, "task_label": ..., "value": answer}]``),
+    ``subject_data`` (a JSON object keyed by the subject id holding
+    ``"retired"`` and the subject's manifest metadata, as Zooniverse carries
+    it back) and ``subject_ids``. :func:`read_zooniverse_export` reads it.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The CSV file to write.
+    manifest : str, path-like or list of dict
+        A CSV manifest (every column becomes metadata, as the uploader reads
+        it, with a leading ``%`` dropped from the names) or one dict of
+        metadata per subject.
+    y_true : array-like of shape (n_subjects,)
+        The true label of each subject, in the order of ``manifest``. The
+        answer written is the label itself; a Zooniverse question task
+        records the index of the answer chosen, so labels ``0, 1, ...``
+        mimic it exactly.
+    task : str, default='T0'
+        Id of the question task.
+    n_volunteers, votes_per_subject, accuracy, confusion, accuracy_spread :
+        Passed to :func:`simulate_volunteers`.
+    first_subject_id : int, default=1000
+        Subject id of the first subject.
+    workflow_id : int, default=1
+    workflow_name : str, default='Classify'
+    random_state : int, RandomState instance or None, default=None
+        The same value gives the same file.
+
+    Returns
+    -------
+    votes : dict of ndarray
+        The vote table written: ``'subject'`` (the subject ids),
+        ``'volunteer'`` (user names), ``'label'``, ``'classification_id'``
+        and ``'confusion'`` (see :func:`simulate_volunteers`), in the order
+        of the file.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from skdec import read_zooniverse_export, write_zooniverse_export
+    >>> manifest = [{"image": f"subject_{i}.png", "#row": str(i)} for i in range(4)]
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "classifications.csv")
+    ...     written = write_zooniverse_export(
+    ...         path, manifest, [0, 1, 1, 0], n_volunteers=3, votes_per_subject=2,
+    ...         accuracy=1.0, random_state=0)
+    ...     votes = read_zooniverse_export(path, "T0")
+    >>> sorted(zip(votes["subject"].tolist(), votes["label"].tolist()))[:3]
+    [(1000, 0), (1000, 0), (1001, 1)]
+    """
+    import hashlib
+
+    rows = _manifest_rows(manifest)
+    y_true = np.asarray(y_true)
+    if y_true.ndim != 1 or len(y_true) != len(rows):
+        raise ValueError(
+            f"y_true must hold one label per subject of the manifest ({len(rows)}); "
+            f"got shape {y_true.shape}."
+        )
+    rng = check_random_state(random_state)
+    simulated = simulate_volunteers(
+        y_true,
+        n_volunteers,
+        votes_per_subject,
+        accuracy=accuracy,
+        confusion=confusion,
+        accuracy_spread=accuracy_spread,
+        random_state=rng,
+    )
+    order = rng.permutation(len(simulated["subject"]))
+    position = simulated["subject"][order]
+    volunteer = simulated["volunteer"][order]
+    label = simulated["label"][order]
+    subject_ids = first_subject_id + position
+    names = np.array([f"volunteer-{j:03d}" for j in range(n_volunteers)])
+    start = np.datetime64("2024-01-01T09:00:00")
+    seconds = np.cumsum(rng.randint(5, 60, size=len(order)))
+    header = [
+        "classification_id",
+        "user_name",
+        "user_id",
+        "user_ip",
+        "workflow_id",
+        "workflow_name",
+        "workflow_version",
+        "created_at",
+        "gold_standard",
+        "expert",
+        "metadata",
+        "annotations",
+        "subject_data",
+        "subject_ids",
+    ]
+    classification_ids = np.arange(len(order), dtype=np.int64) + 10_000_000
+    with Path(path).open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        for i, (p, j, answer) in enumerate(zip(position, volunteer, label)):
+            finished = start + np.timedelta64(int(seconds[i]), "s")
+            began = finished - np.timedelta64(4, "s")
+            sid = str(subject_ids[i])
+            writer.writerow(
+                [
+                    classification_ids[i],
+                    names[j],
+                    100_000 + int(j),
+                    hashlib.sha1(names[j].encode()).hexdigest()[:20],
+                    workflow_id,
+                    workflow_name,
+                    "1.1",
+                    str(finished).replace("T", " ") + " UTC",
+                    "",
+                    "",
+                    json.dumps(
+                        {
+                            "source": "api",
+                            "user_agent": "skdec.write_zooniverse_export",
+                            "started_at": str(began) + ".000Z",
+                            "finished_at": str(finished) + ".000Z",
+                            "utc_offset": "0",
+                            "subject_dimensions": [None],
+                        }
+                    ),
+                    json.dumps(
+                        [
+                            {
+                                "task": task,
+                                "task_label": "Which class is this subject?",
+                                "value": _json_scalar(answer),
+                            }
+                        ]
+                    ),
+                    json.dumps({sid: {"retired": None, **rows[p]}}),
+                    sid,
+                ]
+            )
+    return {
+        "subject": subject_ids.astype(np.int64),
+        "volunteer": names[volunteer],
+        "label": label,
+        "classification_id": classification_ids.astype(str),
+        "confusion": simulated["confusion"],
+    }

@@ -327,7 +327,7 @@ def test_cluster_image_options_parse_errors(capsys, argv, message):
 
 
 def test_display_images_puts_channels_last():
-    from skdec._cli import _display_images
+    from skdec._inputs import display_images as _display_images
 
     images = np.random.RandomState(0).rand(5, 3, 4, 6)  # (n, C, H, W)
     shown = _display_images(images.reshape(5, -1), (3, 4, 6))
@@ -339,7 +339,7 @@ def test_display_images_puts_channels_last():
 
 
 def test_labels_csv_columns(tmp_path):
-    from skdec._cli import _write_labels
+    from skdec._run import write_labels as _write_labels
 
     files = np.array(["a.png", "sub dir/b,1.png"])  # csv quoting of odd names
     _write_labels(tmp_path / "f.csv", np.array([1, 0]), None, files)
