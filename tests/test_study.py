@@ -187,3 +187,47 @@ def test_bad_clusters_are_found(study):
     # cluster 1 mixes classes 1 and 2 (3 samples of its second class)
     labels = np.array([0] * 6 + [1] * 5 + [1] * 3 + [2] * 2 + [0] * 3)
     assert dissolve_module.mixed_cluster(labels, y, 3) == 1
+
+
+def test_own_images_are_split_once_by_class(study, tmp_path):
+    """--images: one class per sub-folder, a stratified split that does not
+    depend on the run seed."""
+    from PIL import Image
+
+    rng = np.random.RandomState(0)
+    for name in ("a", "b", "c"):
+        (tmp_path / name).mkdir()
+        for i in range(10):
+            pixels = rng.randint(0, 256, (16, 20), dtype=np.uint8)
+            Image.fromarray(pixels).save(tmp_path / name / f"{i}.png")
+    common = study("_common")
+    parser = study("training_size").parser()
+    args = parser.parse_args(["--images", str(tmp_path), "--grayscale"])
+    data = common.load_data(args)
+    assert data.image_shape == (1, 16, 20) and data.X_train.shape == (24, 320)
+    assert np.bincount(data.y_test).tolist() == [2, 2, 2]
+    again = common.load_data(
+        parser.parse_args(
+            [*map(str, ["--images", tmp_path]), "--grayscale", "--seeds", "7"]
+        )
+    )
+    assert np.array_equal(again.X_test, data.X_test)
+    assert 0 <= data.X_train.min() and data.X_train.max() <= 1
+
+
+def test_own_array_images_are_scaled(study, tmp_path):
+    common = study("_common")
+    X = np.random.RandomState(0).randint(0, 256, (40, 3, 8, 8), dtype=np.uint8)
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "y.npy", np.arange(40) % 4)
+    args = (
+        study("volunteers")
+        .parser()
+        .parse_args(
+            ["--data", str(tmp_path / "X.npy"), "--labels", str(tmp_path / "y.npy")]
+        )
+    )
+    data = common.load_data(args)
+    assert data.image_shape == (3, 8, 8) and data.X_train.dtype == np.float32
+    assert data.X_train.shape == (32, 192) and data.X_train.max() <= 1
+    assert "32 training / 8 test subjects, 3x8x8, 4 classes" in data.describe()

@@ -360,6 +360,8 @@ def timed_logged(func, *args, **kwargs):
     letting it through; returns ``(result, seconds, warning class names)``."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        for category in (ImportWarning, DeprecationWarning, PendingDeprecationWarning):
+            warnings.simplefilter("ignore", category)
         result, seconds = timed(func, *args, **kwargs)
     for w in caught:
         log(f"  warning: {w.category.__name__}: {str(w.message).splitlines()[0]}")

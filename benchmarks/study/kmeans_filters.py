@@ -60,7 +60,9 @@ def parser():
         type=int,
         help="training pool, a random subset (default: all training images)",
     )
-    p.add_argument("--n-test", type=int, help="test images (default: all of them)")
+    p.add_argument(
+        "--n-test", type=int, help="the first N test images (default: all of them)"
+    )
     p.add_argument(
         "--budgets",
         type=float,
@@ -72,8 +74,10 @@ def parser():
     p.add_argument(
         "--epochs", type=int, default=5, help="SGD epochs (default: %(default)s)"
     )
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=0.05)
+    p.add_argument("--batch-size", type=int, default=32, help="(default: %(default)s)")
+    p.add_argument(
+        "--lr", type=float, default=0.05, help="SGD rate (default: %(default)s)"
+    )
     p.add_argument(
         "--n-unlabelled",
         type=int,

@@ -81,10 +81,9 @@ def check(args):
 
 def plan_sizes(args, n_pool):
     """Sizes (capped at the pool, sorted, unique) and the seeds of each."""
-    sizes = QUICK_SIZES if args.quick else args.sizes
-    capped = sorted({min(s, n_pool) for s in sizes})
+    capped = sorted({min(s, n_pool) for s in args.sizes})
     notes = []
-    if any(s > n_pool for s in sizes):
+    if any(s > n_pool for s in args.sizes):
         notes.append(
             f"sizes above the training pool ({n_pool:,}) are replaced by the pool"
         )
@@ -181,6 +180,7 @@ def main(argv=None):
     data = load_or_fail(p, args)
     if args.quick:
         data = data.subset(300, 200)
+        args.sizes = QUICK_SIZES
     n_clusters = args.n_clusters or data.n_classes
     plan, notes = plan_sizes(args, len(data.X_train))
     started = start(
