@@ -171,6 +171,7 @@ def cluster(args) -> dict:
     images, montages of the clusters."""
     from . import DECClusterer
     from .metrics import clustering_report
+    from .net import is_main_process
 
     start = time.perf_counter()
     data = load_input(args)
@@ -200,12 +201,16 @@ def cluster(args) -> dict:
         params["image_shape"] = args.image_shape
     if args.no_augment:
         params["augment"] = False
+    # under a launch of several processes (--accelerator auto), every process
+    # fits and the main one alone reports and writes the results
+    main = is_main_process(params.get("accelerator"))
     model = DECClusterer(**params)
-    print(
-        f"skdec: DEC with {n_clusters} clusters on {name}: "
-        f"{X.shape[0]} samples x {X.shape[1]} features",
-        flush=True,
-    )
+    if main:
+        print(
+            f"skdec: DEC with {n_clusters} clusters on {name}: "
+            f"{X.shape[0]} samples x {X.shape[1]} features",
+            flush=True,
+        )
     start = time.perf_counter()
     labels = model.fit_predict(X)
     seconds = time.perf_counter() - start
@@ -229,6 +234,8 @@ def cluster(args) -> dict:
         result["images"] = _image_folder_record(args, data)
     if y is not None:
         result.update(clustering_report(y, labels))
+    if not main:
+        return result
     written = [out / "labels.csv", out / "metrics.json", out / "dec.png"]
     montages = _write_all(
         [
@@ -525,7 +532,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         cluster(args)
-    except (FileNotFoundError, NotADirectoryError, ValueError) as exc:
+    except (FileNotFoundError, NotADirectoryError, ValueError, ImportError) as exc:
         print(f"skdec: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
