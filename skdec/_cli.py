@@ -203,7 +203,7 @@ def cluster(args) -> dict:
         params["augment"] = False
     # under a launch of several processes (--accelerator auto), every process
     # fits and the main one alone reports and writes the results
-    main = is_main_process(params.get("accelerator"))
+    main = is_main_process(params.get("accelerator"), params.get("device", "cpu"))
     model = DECClusterer(**params)
     if main:
         print(

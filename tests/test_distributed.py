@@ -172,7 +172,7 @@ def test_cli_main_process_writes_the_others_do_not(tmp_path, monkeypatch, capsys
     )
     import skdec.net
 
-    monkeypatch.setattr(skdec.net, "is_main_process", lambda accelerator: False)
+    monkeypatch.setattr(skdec.net, "is_main_process", lambda *args: False)
     assert cli([*args, "--output", str(tmp_path / "other")]) == 0
     assert not list((tmp_path / "other").iterdir())
 

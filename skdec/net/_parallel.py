@@ -116,14 +116,29 @@ def parallelism(accelerator, device):
     return DataParallel(accelerator)
 
 
-def is_main_process(accelerator=None) -> bool:
-    """Whether this process writes results: True without an accelerator, and
-    in the main process of a launch (``'auto'`` asks accelerate's process
-    state, without building an Accelerator)."""
+def is_main_process(accelerator=None, device="cpu") -> bool:
+    """Whether this process is the one that writes results.
+
+    Parameters
+    ----------
+    accelerator : None, 'auto' or accelerate.Accelerator, default=None
+        As ``DECClusterer(accelerator=...)``: None is True; 'auto' asks
+        accelerate's process state, set up as the fit sets it up for
+        ``device``; an Accelerator answers itself.
+    device : str or torch.device, default='cpu'
+        The estimator's ``device`` (used with 'auto' only).
+
+    Examples
+    --------
+    >>> from skdec.net import is_main_process
+    >>> is_main_process(None)
+    True
+    """
     if accelerator is None:
         return True
     if isinstance(accelerator, str):
-        return bool(_accelerate().PartialState().is_main_process)
+        cpu = torch.device(device).type == "cpu"
+        return bool(_accelerate().PartialState(cpu=cpu).is_main_process)
     return bool(accelerator.is_main_process)
 
 
