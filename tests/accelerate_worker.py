@@ -35,14 +35,12 @@ def blobs():
     return X, y, params
 
 
-def first_target(X, make_net):
-    """The target distribution of the first update of a DEC net built by
-    ``make_net(module, **kwargs)`` around a fixed module (``max_iter=0``: the
-    start is recorded, nothing is trained)."""
-    import numpy as np
+def _dec_net(X, make_net, callback, **kwargs):
+    """A DEC net around a fixed module, built by ``make_net(net_class, module,
+    **kwargs)`` (a strategy's ``net``)."""
     import torch
 
-    from skdec.net import DECNet, TargetDistributionUpdate
+    from skdec.net import DECNet
     from skdec.nn import ClusteringLayer, DECModule
 
     torch.manual_seed(0)
@@ -52,15 +50,45 @@ def first_target(X, make_net):
     with torch.no_grad():  # one sample of each blob: no cluster starts empty
         centers = encoder(torch.as_tensor(X[[4, 2, 0]]))
     module = DECModule(encoder, ClusteringLayer(3, 3, 1.0, centers))
-    callback = TargetDistributionUpdate(max_iter=0, batch_size=64)
-    net = make_net(
+    return make_net(
         DECNet,
         module,
         batch_size=64,
-        max_epochs=1,
         callbacks=[("target", callback)],
         verbose=0,
+        **kwargs,
     )
+
+
+def rolled_back(X, make_net):
+    """The ``rolled_back`` flags of a short DEC run whose collapse check
+    (``collapse_share=1``: any cluster losing a member) rolls back."""
+    import warnings
+
+    import numpy as np
+
+    from skdec.net import ClusterCollapseWarning, TargetDistributionUpdate
+
+    callback = TargetDistributionUpdate(
+        update_interval=4, max_iter=12, collapse_share=1.0, batch_size=64
+    )
+    net = _dec_net(X, make_net, callback, max_epochs=4, lr=0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ClusterCollapseWarning)
+        net.fit(X, np.arange(len(X)))
+    return [u["rolled_back"] for u in callback.updates_]
+
+
+def first_target(X, make_net):
+    """The target distribution of the first update of a DEC net built by
+    ``make_net(module, **kwargs)`` around a fixed module (``max_iter=0``: the
+    start is recorded, nothing is trained)."""
+    import numpy as np
+
+    from skdec.net import TargetDistributionUpdate
+
+    callback = TargetDistributionUpdate(max_iter=0, batch_size=64)
+    net = _dec_net(X, make_net, callback, max_epochs=1)
     net.fit(X, np.arange(len(X)))
     return net.target_.cpu().numpy()
 
@@ -90,6 +118,7 @@ def main(out):
 
     parallel = parallelism(accelerator, torch.device("cpu"))
     target = first_target(X, parallel.net)
+    rollbacks = rolled_back(X, parallel.net)
 
     model = DECClusterer(3, accelerator="auto", **params).fit(X)
     np.savez(
@@ -98,6 +127,7 @@ def main(out):
         seen=np.array(seen),
         gathered=gathered,
         target=target,
+        rolled_back=rollbacks,
         labels=model.labels_,
         pretrain_batch=model.pretrain_history_[-1][0, "batches", 0, "train_batch_size"],
         cluster_batch=model.dec_net_.history[0, "batches", 0, "train_batch_size"],

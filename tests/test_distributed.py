@@ -24,7 +24,7 @@ from sklearn.model_selection import GridSearchCV
 from skdec import DECClusterer
 from skdec._cli import main as cli
 from skdec.metrics import cluster_accuracy
-from skdec.net import ShardedBatchIterator, gather_rows, parallelism
+from skdec.net import ShardedBatchIterator, SingleProcess, gather_rows, parallelism
 
 sys.path.insert(0, str(Path(__file__).parent))
 from accelerate_worker import blobs, first_target  # noqa: E402
@@ -213,9 +213,13 @@ def test_two_processes_give_the_one_process_target_and_clustering(tmp_path):
         # each process trained on half of every batch of 64
         assert rank["pretrain_batch"] == rank["cluster_batch"] == 32
     # the target of the first update: gathered, it is the one-process target
-    target = first_target(X, lambda net_class, *a, **k: net_class(*a, **k))
+    one_process = SingleProcess(torch.device("cpu")).net
+    target = first_target(X, one_process)
     for rank in ranks:
         np.testing.assert_allclose(rank["target"], target, rtol=0, atol=1e-7)
+    # collapse roll-backs restore the wrapped module, the same in both
+    rolled = ranks[0]["rolled_back"].tolist()
+    assert any(rolled) and ranks[1]["rolled_back"].tolist() == rolled
     # both processes end with the same model; the main one wrote it
     np.testing.assert_array_equal(ranks[0]["labels"], ranks[1]["labels"])
     model = joblib.load(tmp_path / "model.joblib")

@@ -251,7 +251,7 @@ class TargetDistributionUpdate(Callback):
 
     def _roll_back(self, net, loss, kept, final):
         state, target, labels, counts, last = self._snapshot
-        net.module_.load_state_dict(state)
+        net.unwrapped_module().load_state_dict(state)
         net.target_, self.labels_ = target, labels
         net.optimizer_.state.clear()
         stop = final or self.n_recoveries_ >= self.max_recoveries

@@ -384,6 +384,14 @@ class _Accelerated(AccelerateMixin):
         finally:
             self._criteria = criteria
 
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        super().on_train_begin(net, X=X, y=y, **kwargs)
+        # torch's generator apart in each process from here on, so that the
+        # processes' rows get their own augmentation and dropout draws (the
+        # order of the rows is broadcast, the initial weights by DDP)
+        offset = self.accelerator.process_index
+        torch.manual_seed(int(torch.randint(2**31, (1,))) + offset)
+
     def train_step_single(self, batch, **fit_params):
         return _FastNet.train_step_single(self, batch, **fit_params)
 
