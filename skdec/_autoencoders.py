@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass, field
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -94,12 +95,18 @@ def _train(
     momentum,
     verbose=0,
     desc="pretraining",
+    parallel=None,
     **common,
 ):
     """Fit ``module`` (returning ``(code, x_hat)``) to reconstruct ``X``;
-    return the skorch net's history. ``verbose`` shows a progress bar."""
+    return the skorch net's history. ``verbose`` shows a progress bar;
+    ``parallel`` (:func:`skdec.net.parallelism`) builds the net, one process's
+    by default."""
     callbacks = [("progress", EpochProgress(desc))] if verbose else None
-    net = AutoencoderNet(
+    build = AutoencoderNet
+    if parallel is not None:
+        build = partial(parallel.net, AutoencoderNet)
+    net = build(
         module,
         max_epochs=epochs,
         lr=lr,
@@ -181,7 +188,9 @@ class BaseAutoencoder(BaseEstimator):
             target), for instance :class:`skdec.nn.RandomShiftRotate`.
         device : str or torch.device, default='cpu'
         **training
-            ``verbose`` and ``autocast_dtype``, passed to the skorch nets.
+            ``verbose``, ``autocast_dtype`` and ``parallel`` (the strategy of
+            :func:`skdec.net.parallelism` that builds the skorch nets, for
+            data-parallel training), passed to the skorch nets.
 
         Returns
         -------

@@ -49,6 +49,7 @@ def cluster(args) -> dict:
     images, montages of the clusters."""
     from . import DECClusterer
     from .metrics import clustering_report
+    from .net import is_main_process
 
     start = time.perf_counter()
     data = load_input(args)
@@ -78,12 +79,16 @@ def cluster(args) -> dict:
         params["image_shape"] = args.image_shape
     if args.no_augment:
         params["augment"] = False
+    # under a launch of several processes (--accelerator auto), every process
+    # fits and the main one alone reports and writes the results
+    main = is_main_process(params.get("accelerator"), params.get("device", "cpu"))
     model = DECClusterer(**params)
-    print(
-        f"skdec: DEC with {n_clusters} clusters on {name}: "
-        f"{X.shape[0]} samples x {X.shape[1]} features",
-        flush=True,
-    )
+    if main:
+        print(
+            f"skdec: DEC with {n_clusters} clusters on {name}: "
+            f"{X.shape[0]} samples x {X.shape[1]} features",
+            flush=True,
+        )
     start = time.perf_counter()
     labels = model.fit_predict(X)
     seconds = time.perf_counter() - start
@@ -107,6 +112,8 @@ def cluster(args) -> dict:
         result["images"] = _image_folder_record(args, data)
     if y is not None:
         result.update(clustering_report(y, labels))
+    if not main:
+        return result
     display_shape = args.image_shape or data.image_shape
     record = run_record(
         "cluster",
@@ -380,6 +387,7 @@ def main(argv=None) -> int:
         FileExistsError,  # an --output that is a file
         PermissionError,
         ValueError,
+        ImportError,  # an optional extra that is not installed
     ) as exc:
         print(f"skdec: error: {exc}", file=sys.stderr)
         return 2

@@ -18,10 +18,11 @@ from ._centers import INIT_STRATEGIES, initial_clustering
 from ._shapes import check_image_shape
 from .net import (
     DECNet,
+    SingleProcess,
     TargetDistributionUpdate,
-    embed,
     epochs_for_iterations,
     interruptible_fit,
+    parallelism,
 )
 from .net._device import AUTOCAST_DTYPES, resolve_device, resolve_precision, seeded
 from .net._optim import OPTIMIZERS, optimizer_kwargs
@@ -41,9 +42,12 @@ class DegenerateClusteringWarning(UserWarning):
     """DEC ended with empty clusters or one cluster holding almost everything."""
 
 
-def _pretrain(autoencoder, X, image_shape, augment, seed, device, precision, verbose):
+def _pretrain(
+    autoencoder, X, image_shape, augment, seed, device, precision, verbose, parallel
+):
     """Step 1, pretraining: a module-level function so that ``memory`` can
-    cache it by its arguments (``verbose`` excepted)."""
+    cache it by its arguments (``verbose`` and ``parallel`` excepted: the
+    cache is refused with several processes)."""
     augmenter = augment.build(image_shape) if augment is not None else None
     with seeded(seed, device):
         return autoencoder.pretrain(
@@ -53,11 +57,21 @@ def _pretrain(autoencoder, X, image_shape, augment, seed, device, precision, ver
             device=device,
             autocast_dtype=AUTOCAST_DTYPES[precision],
             verbose=verbose,
+            parallel=parallel,
         )
 
 
 def self_train(
-    model, encoder, decoder, centers, X, max_iter, *, start=None, train=True
+    model,
+    encoder,
+    decoder,
+    centers,
+    X,
+    max_iter,
+    *,
+    start=None,
+    train=True,
+    parallel=None,
 ):
     """Run DEC's self-training with the clustering hyperparameters of ``model``.
 
@@ -83,6 +97,10 @@ def self_train(
     train : bool, default=True
         False only builds the net around the modules and ``centers`` (no
         target update, no re-seeding of empty clusters).
+    parallel : SingleProcess or DataParallel, default=None
+        The strategy of :func:`skdec.net.parallelism`; None trains in this
+        process. With :class:`~skdec.net.DataParallel` every process runs
+        this call, the returned net is the plain one of a one-process fit.
 
     Returns
     -------
@@ -98,15 +116,17 @@ def self_train(
         torch.as_tensor(centers, dtype=torch.float32),
     )
     module = DECModule(encoder, layer, decoder if model.gamma > 0 else None)
+    parallel = SingleProcess(model.device_) if parallel is None else parallel
     callback = TargetDistributionUpdate(
         update_interval=model.update_interval,
         tol=model.tol,
         max_iter=max_iter,
         collapse_share=model.collapse_share,
         initial_target=start,  # the callback makes it a float32 tensor
-        verbose=int(model.verbose),
+        verbose=int(model.verbose) if parallel.is_main else 0,
     )
-    net = DECNet(
+    net = parallel.net(
+        DECNet,
         module,
         gamma=model.gamma,
         max_epochs=epochs_for_iterations(len(X), model.batch_size, max_iter),
@@ -124,6 +144,7 @@ def self_train(
         net.fit(X, np.arange(X.shape[0]))
     else:
         net.initialize()
+    net = parallel.plain(net)
     net.target_ = None  # the target of the training data is not model state
     net.module_.eval()
     return net, callback
@@ -260,7 +281,24 @@ class DECClusterer(BaseDeepClusterer):
         AVX-512 BF16 or AMX, CUDA GPUs that support it) and 'float32'
         elsewhere; the choice is stored in ``precision_``.
     device : str, default='cpu'
-        Torch device, for example 'cpu' or 'cuda'.
+        Torch device, for example 'cpu' or 'cuda'. With an ``accelerator``,
+        each process runs on the accelerator's device, which must be of this
+        type ('cuda' gives each process its own GPU).
+    accelerator : None, 'auto' or accelerate.Accelerator, default=None
+        Data-parallel training over the processes of a launch
+        (``accelerate launch``, ``torchrun``; user guide, "Scaling up").
+        Every process runs the same script and ``fit`` on the same data;
+        each trains, in pretraining and in the clustering stage, on its share
+        of every batch (``batch_size`` is the batch of one step over all
+        processes), the gradients are averaged, and each target update
+        gathers the soft assignment of the whole data set, computed a block
+        of rows per process. Every process ends with the same fitted model;
+        let the main one write results. 'auto' builds an
+        ``accelerate.Accelerator()`` from the launch's settings; an
+        Accelerator is used as given (without mixed precision or gradient
+        accumulation: ``precision`` and ``batch_size`` set those). One
+        process, or None, is a plain fit. Needs ``pip install
+        'skdec[accelerate]'``; ``memory`` is refused with several processes.
     memory : str, joblib.Memory or None, default=None
         Caches the pretraining (step 1) by the data, the autoencoder's and
         the augmentation's parameters, ``image_shape``, the seed drawn from
@@ -370,6 +408,11 @@ class DECClusterer(BaseDeepClusterer):
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "precision": [StrOptions({"auto", "float32", "bfloat16"})],
         "device": [str, torch.device],
+        "accelerator": [
+            None,
+            StrOptions({"auto"}),
+            HasMethods(["prepare", "gather", "unwrap_model"]),
+        ],
         "memory": [None, str, HasMethods(["cache"])],
     }
 
@@ -394,6 +437,7 @@ class DECClusterer(BaseDeepClusterer):
         batch_size=256,
         precision="auto",
         device="cpu",
+        accelerator=None,
         memory=None,
         random_state=None,
         verbose=0,
@@ -416,6 +460,7 @@ class DECClusterer(BaseDeepClusterer):
         self.batch_size = batch_size
         self.precision = precision
         self.device = device
+        self.accelerator = accelerator
         self.memory = memory
         self.random_state = random_state
         self.verbose = verbose
@@ -485,16 +530,25 @@ class DECClusterer(BaseDeepClusterer):
         autoencoder = MLPAutoencoder() if self.autoencoder is None else self.autoencoder
         augment = self._augment(image_shape)
         init = self._check_params_vs_input(X, autoencoder, image_shape)
-        device = resolve_device(self.device)
+        parallel = parallelism(self.accelerator, resolve_device(self.device))
+        if self.memory is not None and parallel.n_processes > 1:
+            raise ValueError(
+                "memory cannot cache the pretraining of several processes (a "
+                "cache found by some of them only would leave the others "
+                "waiting); pass memory=None with an accelerator."
+            )
+        device = parallel.device
         precision = resolve_precision(self.precision, device)
         rng = check_random_state(self.random_state)
         pretrain_seed, cluster_seed = rng.randint(np.iinfo(np.int32).max, size=2)
-        verbose = int(self.verbose)
+        verbose = int(self.verbose) if parallel.is_main else 0
         timings = {}
 
         # 1. pretrain the autoencoder (cached by `memory`)
         t0 = time.perf_counter()
-        pretrain = check_memory(self.memory).cache(_pretrain, ignore=["verbose"])
+        pretrain = check_memory(self.memory).cache(
+            _pretrain, ignore=["verbose", "parallel"]
+        )
         pretrained = pretrain(
             autoencoder,
             X,
@@ -504,19 +558,21 @@ class DECClusterer(BaseDeepClusterer):
             device,
             precision,
             verbose,
+            parallel,
         )
         timings["pretrain"] = time.perf_counter() - t0
 
         # 2. embed, 3. start a partition
         t0 = time.perf_counter()
-        Z = embed(pretrained.encoder, X, device=device).cpu().numpy()
+        Z = parallel.embed(pretrained.encoder, X).cpu().numpy()
         if not np.isfinite(Z).all():
             raise ValueError(
                 "The encoder produced non-finite embeddings; check the input "
                 "scaling or lower the autoencoder's `lr`."
             )
-        centers, init_labels, start = initial_clustering(
-            Z, self.n_clusters, init, self.n_init, rng
+        # the main process's partition in every process
+        centers, init_labels, start = parallel.on_main(
+            initial_clustering, Z, self.n_clusters, init, self.n_init, rng
         )
         timings["init"] = time.perf_counter() - t0
         if verbose:
@@ -538,6 +594,7 @@ class DECClusterer(BaseDeepClusterer):
                 X,
                 self.max_iter,
                 start=start,
+                parallel=parallel,
             )
         timings["cluster"] = time.perf_counter() - t0
 

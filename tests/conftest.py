@@ -62,3 +62,6 @@ def pytest_collection_modifyitems(config, items):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "cuda: needs a CUDA device")
+    config.addinivalue_line(
+        "markers", "distributed: starts processes (two-process training, Dask)"
+    )

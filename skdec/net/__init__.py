@@ -22,11 +22,29 @@ from ._nets import (
     TrainingDivergedError,
     check_finite_loss,
 )
+from ._parallel import (
+    AcceleratedAutoencoderNet,
+    AcceleratedDECNet,
+    DataParallel,
+    ShardedBatchIterator,
+    SingleProcess,
+    gather_rows,
+    is_main_process,
+    parallelism,
+)
 from ._pickling import pack_state, unpack_state
 from ._progress import EpochProgress, Progress
 
 __all__ = [
     "INFERENCE_BATCH_SIZE",
+    "AcceleratedAutoencoderNet",
+    "AcceleratedDECNet",
+    "DataParallel",
+    "ShardedBatchIterator",
+    "SingleProcess",
+    "gather_rows",
+    "is_main_process",
+    "parallelism",
     "AutoencoderNet",
     "DECNet",
     "ClusterCollapseWarning",

@@ -9,7 +9,7 @@ import torch
 from skorch.callbacks import Callback
 
 from ..nn import target_distribution
-from ._inference import INFERENCE_BATCH_SIZE, embed_and_assign
+from ._inference import INFERENCE_BATCH_SIZE
 from ._loader import as_float_tensor
 from ._progress import Progress
 
@@ -180,10 +180,12 @@ class TargetDistributionUpdate(Callback):
         """One target update; the label change, or None when training must end
         at the restored state (a collapse beyond ``max_recoveries``, or one
         found by the ``final`` update that closes the record)."""
-        module = net.module_
+        module = net.unwrapped_module()
         layer = module.clustering_layer
         n_clusters = layer.centers.shape[0]
-        z, q = embed_and_assign(module, self.X_, self.batch_size, net.device)
+        # the whole data set's, gathered from all processes in data-parallel
+        # training: every process then takes the same decisions below
+        z, q = net.embed_and_assign(self.X_, self.batch_size)
         labels = own_labels = q.argmax(dim=1)
         if self._start is not None and self.labels_ is None:
             # the partition's own labels; the untrained net's agreement with
@@ -249,7 +251,7 @@ class TargetDistributionUpdate(Callback):
 
     def _roll_back(self, net, loss, kept, final):
         state, target, labels, counts, last = self._snapshot
-        net.module_.load_state_dict(state)
+        net.unwrapped_module().load_state_dict(state)
         net.target_, self.labels_ = target, labels
         net.optimizer_.state.clear()
         stop = final or self.n_recoveries_ >= self.max_recoveries

@@ -59,14 +59,18 @@ class TensorBatchIterator:
         return math.ceil(n / self.batch_size)
 
     def __iter__(self):
-        n = len(self.X)
-        order = torch.randperm(n) if self.shuffle else None
+        order = self._order()
         for b in range(len(self)):
             if order is None:
                 index = slice(b * self.batch_size, (b + 1) * self.batch_size)
             else:
                 index = order[b * self.batch_size : (b + 1) * self.batch_size]
             yield self.X[index], (None if self.y is None else self.y[index])
+
+    def _order(self):
+        """Row order of one pass: a permutation drawn from torch's global
+        generator when shuffling, None (the rows in order) otherwise."""
+        return torch.randperm(len(self.X)) if self.shuffle else None
 
 
 def epochs_for_iterations(n_samples: int, batch_size: int, n_iter: int) -> int:

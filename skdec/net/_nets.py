@@ -10,7 +10,7 @@ from skorch import NeuralNet, NeuralNetClassifier
 from skorch.dataset import unpack_data
 
 from ._allocator import tune_malloc
-from ._inference import INFERENCE_BATCH_SIZE
+from ._inference import INFERENCE_BATCH_SIZE, embed_and_assign
 from ._loader import TensorBatchIterator
 
 __all__ = ["AutoencoderNet", "DECNet", "TrainingDivergedError", "check_finite_loss"]
@@ -80,8 +80,18 @@ class _FastNet(NeuralNet):
         # the loss and the backward pass outside autocast: get_loss compares
         # the outputs with X in X's dtype (_reconstruction_loss, soft_assignment)
         loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-        loss.backward()
+        self._backward(loss)
         return {"loss": loss, "y_pred": y_pred}
+
+    def _backward(self, loss):
+        """The backward pass of a training step (a data-parallel net's goes
+        through its accelerator)."""
+        loss.backward()
+
+    def unwrapped_module(self):
+        """``module_`` itself; a data-parallel net's without its
+        ``DistributedDataParallel`` wrapper, while it trains."""
+        return self.module_
 
     def _autocast(self):
         if self.autocast_dtype is None:
@@ -144,6 +154,19 @@ class DECNet(_FastNet):
     def __init__(self, *args, gamma=0.0, **kwargs):
         self.gamma = gamma
         super().__init__(*args, **kwargs)
+
+    def embed_and_assign(self, X, batch_size=INFERENCE_BATCH_SIZE):
+        """Embedding and soft assignment of every row of ``X`` by the module
+        (:func:`skdec.net.embed_and_assign`), as the target updates need them;
+        a data-parallel net computes a share of the rows in each process and
+        gathers them.
+
+        Returns
+        -------
+        z : Tensor of shape (n_samples, n_components), on ``device``
+        q : Tensor of shape (n_samples, n_clusters), on ``device``
+        """
+        return embed_and_assign(self.unwrapped_module(), X, batch_size, self.device)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         q, _, x_hat = y_pred
