@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ._cli_params import add_estimator_options, estimator_params
+from ._images import display_images, tile_images
 
 DATASETS = ("digits", "fashion-mnist", "mnist")
 MONTAGE_COLUMNS = 8  # subjects per cluster in montage.png
@@ -310,41 +311,6 @@ def _write_labels(path: Path, labels, y, filenames):
             writer.writerow(row + [int(c)] + ([y[i]] if y is not None else []))
 
 
-def _display_images(X, image_shape):
-    """The rows of ``X`` as the images matplotlib draws, ``(n, H, W)`` or
-    ``(n, H, W, C)`` for C = 3 or 4 (rows are flattened channel-first, as
-    ``image_shape`` says); None when the channels cannot be drawn."""
-    shape = tuple(int(v) for v in image_shape)
-    if len(shape) == 2 or shape[0] == 1:
-        images = X.reshape(len(X), *shape[-2:])
-    elif shape[0] in (3, 4):
-        images = np.moveaxis(X.reshape(len(X), *shape), 1, -1)
-        low, high = float(images.min()), float(images.max())
-        if low < 0 or high > 1:  # colours are drawn from [0, 1]
-            images = (images - low) / (high - low)
-    else:
-        return None
-    return images
-
-
-def _tile(images, n_columns):
-    """One array holding ``images`` in a grid, ``n_columns`` wide, with a
-    pixel of white between them; single-channel images are scaled to [0, 1]
-    each (as ``imshow`` scales a lone image) and the gaps are NaN."""
-    n, height, width = images.shape[:3]
-    n_rows = -(-n // n_columns)
-    shape = (n_rows * (height + 1) - 1, n_columns * (width + 1) - 1)
-    grid = np.full(shape + images.shape[3:], 1.0 if images.ndim == 4 else np.nan)
-    for i, image in enumerate(images):
-        image = np.asarray(image, dtype=np.float64)
-        if image.ndim == 2:
-            low, high = image.min(), image.max()
-            image = (image - low) / (high - low) if high > low else image * 0
-        top, left = (height + 1) * (i // n_columns), (width + 1) * (i % n_columns)
-        grid[top : top + height, left : left + width] = image
-    return grid
-
-
 def _write_montages(out: Path, model, X, labels, image_shape, cmap, name):
     """``montage.png`` (one row per cluster, its most confident subjects
     first) and ``montages/cluster_<k>.png`` (up to GRID_SUBJECTS of them in
@@ -354,7 +320,7 @@ def _write_montages(out: Path, model, X, labels, image_shape, cmap, name):
     own cluster."""
     if image_shape is None:
         return []
-    images = _display_images(X, image_shape)
+    images = display_images(X, image_shape)
     if images is None:
         print(
             f"skdec: no montage: images of shape {tuple(image_shape)} have "
@@ -393,7 +359,7 @@ def _write_montages(out: Path, model, X, labels, image_shape, cmap, name):
         aspect = images.shape[1] / images.shape[2]
         fig, ax = plt.subplots(figsize=(n_columns, n_rows * aspect + 0.5))
         ax.imshow(
-            _tile(images[shown], n_columns),
+            tile_images(images[shown], n_columns),
             cmap=cmap,
             vmin=0,
             vmax=1,
