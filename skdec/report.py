@@ -41,7 +41,7 @@ GENERATOR = "skdec report"
 SUBJECT_LABEL_COLUMNS = ("row", "label", "confidence")
 MONTAGE_COLUMNS = 8
 MIN_CELL_PIXELS = 56  # small images are enlarged to at least this many pixels
-HEATMAP_ROW_PIXELS = 8
+HEATMAP_ROW_PIXELS = 10
 HEATMAP_WIDTH = 480  # pixels of a heat-map's features, when there are few
 Z_RANGE = 3.0  # heat-map colours saturate at this many standard deviations
 BROWSERS = (
@@ -66,7 +66,7 @@ figure { margin: 0; }
 #overview figure { max-width: none; }
 figure img { max-width: 100%; image-rendering: pixelated;
              border: 1px solid #ddd; }
-figure { max-width: 34em; }
+figure { max-width: 30em; }
 figcaption, .note { font-size: 0.85em; color: #555; max-width: 40em; }
 section.cluster { border-top: 2px solid #888; margin-top: 1.5em; }
 details li { font-size: 0.85em; font-family: monospace; }
@@ -307,7 +307,7 @@ def _save_heatmap(path, X, rows, scale):
 
     mean, std = scale
     z = (np.asarray(X[rows], dtype=np.float64) - mean) / std
-    width = max(1, min(24, HEATMAP_WIDTH // z.shape[1]))
+    width = max(1, min(48, HEATMAP_WIDTH // z.shape[1]))
     z = np.repeat(np.repeat(z, HEATMAP_ROW_PIXELS, axis=0), width, axis=1)
     imsave(path, z, cmap="RdBu_r", vmin=-Z_RANGE, vmax=Z_RANGE)
 
