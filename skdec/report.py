@@ -872,6 +872,10 @@ def _run_browser(browser, args, timeout):
             raise RuntimeError(
                 f"{Path(browser).name} did not finish within {timeout} s."
             ) from None
+        except OSError as exc:  # not there, not executable
+            raise FileNotFoundError(
+                f"Cannot run the browser {browser!r}: {exc.strerror}."
+            ) from None
     if done.returncode != 0:
         tail = "\n".join(done.stderr.strip().splitlines()[-5:])
         raise RuntimeError(
@@ -949,8 +953,8 @@ def screenshot_report(path, png, *, width=1200, height=None, browser=None, timeo
     Raises
     ------
     FileNotFoundError
-        When there is no report at ``path`` or no browser (install Debian's
-        ``chromium`` package, or pass ``browser``).
+        When there is no report at ``path`` or no browser to run (install
+        Debian's ``chromium`` package, or pass ``browser``).
     RuntimeError
         When the browser fails.
 

@@ -449,5 +449,14 @@ def test_screenshot_report_errors(tmp_path, monkeypatch):
     monkeypatch.setattr(skdec.report, "find_browser", lambda: None)
     with pytest.raises(FileNotFoundError, match="apt-get install chromium"):
         screenshot_report(tmp_path, tmp_path / "x.png")
-    with pytest.raises(RuntimeError, match="exited with status"):
-        screenshot_report(tmp_path, tmp_path / "x.png", height=200, browser="false")
+    failing = tmp_path / "failing-browser"
+    failing.write_text("#!/bin/sh\necho broken >&2\nexit 3\n")
+    failing.chmod(0o755)
+    with pytest.raises(RuntimeError, match="exited with status 3:\nbroken"):
+        screenshot_report(
+            tmp_path, tmp_path / "x.png", height=200, browser=str(failing)
+        )
+    with pytest.raises(FileNotFoundError, match="Cannot run the browser"):
+        screenshot_report(
+            tmp_path, tmp_path / "x.png", height=200, browser=str(tmp_path / "none")
+        )
