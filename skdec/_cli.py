@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 
 from ._cli_params import add_estimator_options, estimator_params
+from ._images import display_images, tile_images
 from ._inputs import (
     DATASETS,
     IMAGE_DEFAULTS,
-    display_images,
     image_options,
     input_record,
     load_input,
@@ -181,24 +181,6 @@ def _image_folder_record(args, data) -> dict:
     }
 
 
-def _tile(images, n_columns):
-    """One array holding ``images`` in a grid, ``n_columns`` wide, with a
-    pixel of white between them; single-channel images are scaled to [0, 1]
-    each (as ``imshow`` scales a lone image) and the gaps are NaN."""
-    n, height, width = images.shape[:3]
-    n_rows = -(-n // n_columns)
-    shape = (n_rows * (height + 1) - 1, n_columns * (width + 1) - 1)
-    grid = np.full(shape + images.shape[3:], 1.0 if images.ndim == 4 else np.nan)
-    for i, image in enumerate(images):
-        image = np.asarray(image, dtype=np.float64)
-        if image.ndim == 2:
-            low, high = image.min(), image.max()
-            image = (image - low) / (high - low) if high > low else image * 0
-        top, left = (height + 1) * (i // n_columns), (width + 1) * (i % n_columns)
-        grid[top : top + height, left : left + width] = image
-    return grid
-
-
 def _write_montages(out: Path, model, X, labels, image_shape, cmap, name):
     """``montage.png`` (one row per cluster, its most confident subjects
     first) and ``montages/cluster_<k>.png`` (up to GRID_SUBJECTS of them in
@@ -247,7 +229,7 @@ def _write_montages(out: Path, model, X, labels, image_shape, cmap, name):
         aspect = images.shape[1] / images.shape[2]
         fig, ax = plt.subplots(figsize=(n_columns, n_rows * aspect + 0.5))
         ax.imshow(
-            _tile(images[shown], n_columns),
+            tile_images(images[shown], n_columns),
             cmap=cmap,
             vmin=0,
             vmax=1,

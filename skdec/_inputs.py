@@ -21,7 +21,6 @@ __all__ = [
     "INPUT_OPTIONS",
     "LoadedInput",
     "check_rows",
-    "display_images",
     "image_options",
     "input_namespace",
     "input_record",
@@ -222,20 +221,3 @@ def input_namespace(record: dict, quiet: bool) -> argparse.Namespace:
     if args["dataset"] is None and args["data"] is None and args["images"] is None:
         raise ValueError("run.json names no input (dataset, data or images).")
     return argparse.Namespace(**args, quiet=quiet)
-
-
-def display_images(X, image_shape):
-    """The rows of ``X`` as the images matplotlib draws, ``(n, H, W)`` or
-    ``(n, H, W, C)`` for C = 3 or 4 (rows are flattened channel-first, as
-    ``image_shape`` says); None when the channels cannot be drawn."""
-    shape = tuple(int(v) for v in image_shape)
-    if len(shape) == 2 or shape[0] == 1:
-        images = X.reshape(len(X), *shape[-2:])
-    elif shape[0] in (3, 4):
-        images = np.moveaxis(X.reshape(len(X), *shape), 1, -1)
-        low, high = float(images.min()), float(images.max())
-        if low < 0 or high > 1:  # colours are drawn from [0, 1]
-            images = (images - low) / (high - low)
-    else:
-        return None
-    return images

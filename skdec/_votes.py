@@ -28,6 +28,10 @@ __all__ = [
 ]
 
 VOTE_COLUMNS = ("subject", "volunteer", "label")
+#: the volunteer models of :func:`dawid_skene`, simplest first
+MODELS = ("equal", "pooled", "one-coin", "crowd-errors", "full")
+#: the models in which all volunteers answer alike
+ALIKE = ("equal", "pooled")
 
 
 def _check_votes(votes, subjects=None):
@@ -129,7 +133,7 @@ def _finish(result, counts, classes, subject_ids, subjects, unknown_label):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "smoothing": [Interval(Real, 0, None, closed="neither")],
-        "model": [StrOptions({"full", "one-coin"})],
+        "model": [StrOptions(set(MODELS))],
     },
     prefer_skip_nested_validation=True,
 )
@@ -155,11 +159,19 @@ def dawid_skene(votes, *, max_iter=500, tol=1e-5, smoothing=0.01, model="full"):
     smoothing : float, default=0.01
         Pseudo-count added to every confusion-matrix cell and prior, so that a
         volunteer who never saw a class still has a defined row.
-    model : {'full', 'one-coin'}, default='full'
+    model : {'full', 'one-coin', 'crowd-errors', 'pooled', 'equal'}, \
+            default='full'
         'full': a free confusion matrix per volunteer (Dawid & Skene).
         'one-coin': one accuracy per volunteer, wrong answers uniform over the
         other classes; far fewer parameters, better with many classes and
-        few votes per volunteer.
+        few votes per volunteer. 'crowd-errors': one accuracy per volunteer,
+        wrong answers spread as the whole crowd's wrong answers for that true
+        class (the pooled confusion matrix without its diagonal), for classes
+        that are confused with particular others. Two models of volunteers
+        who all answer alike, the baselines of
+        ``aggregate_votes(method='auto')``: 'pooled', one confusion matrix
+        shared by all, and 'equal', one accuracy shared by all with wrong
+        answers uniform (majority vote with class priors).
 
     Returns
     -------
@@ -167,7 +179,10 @@ def dawid_skene(votes, *, max_iter=500, tol=1e-5, smoothing=0.01, model="full"):
         ``subjects`` (sorted voted subject ids), ``proba`` (posteriors, shape
         (n_subjects, n_classes)), ``classes``, ``volunteers`` (sorted ids),
         ``confusion`` (shape (n_volunteers, n_classes, n_classes), rows sum to
-        one), ``priors``, ``n_iter``, ``converged``, ``log_likelihood``.
+        one), ``priors``, ``n_iter``, ``converged``, ``log_likelihood`` (of
+        the votes, class unknown) and ``n_params``, the model's number of free
+        parameters (for model selection by AIC,
+        :math:`2 n_{params} - 2 \\log L`).
 
     References
     ----------
@@ -198,13 +213,7 @@ def dawid_skene(votes, *, max_iter=500, tol=1e-5, smoothing=0.01, model="full"):
         priors /= priors.sum()
         conf = np.full((n_vol, n_cls, n_cls), float(smoothing))
         np.add.at(conf.transpose(0, 2, 1), (v, lab), T[s])
-        if model == "one-coin" and n_cls > 1:
-            right = np.trace(conf, axis1=1, axis2=2)
-            acc = right / conf.sum(axis=(1, 2))
-            conf[:] = ((1 - acc) / (n_cls - 1))[:, None, None]
-            conf[:, np.arange(n_cls), np.arange(n_cls)] = acc[:, None]
-        else:
-            conf /= conf.sum(axis=2, keepdims=True)
+        conf = _confusion(conf, model)
         # E step
         log_T = np.tile(np.log(priors), (n_subj, 1))
         np.add.at(log_T, s, np.log(conf[v, :, lab]))
@@ -232,25 +241,93 @@ def dawid_skene(votes, *, max_iter=500, tol=1e-5, smoothing=0.01, model="full"):
         n_iter=n_iter,
         converged=converged,
         log_likelihood=float(log_norm.sum()),
+        n_params=_n_params(model, n_vol, n_cls),
     )
+
+
+def _confusion(counts, model):
+    """Per-volunteer confusion matrices (rows: true class) from the expected
+    answer ``counts`` (smoothed, shape (n_volunteers, n_classes, n_classes))
+    under the volunteer ``model``."""
+    n_vol, n_cls = counts.shape[:2]
+    if model == "pooled":
+        counts = np.broadcast_to(counts.sum(axis=0), counts.shape)
+    if model in ("full", "pooled") or n_cls == 1:
+        return counts / counts.sum(axis=2, keepdims=True)
+    diagonal = np.eye(n_cls, dtype=bool)
+    right = counts[:, diagonal].sum(axis=1)
+    total = counts.sum(axis=(1, 2))
+    if model == "equal":
+        accuracy = np.full(n_vol, right.sum() / total.sum())
+    else:
+        accuracy = right / total
+    if model == "crowd-errors":
+        wrong = counts.sum(axis=0)
+        wrong[diagonal] = 0.0
+        errors = wrong / wrong.sum(axis=1, keepdims=True)
+    else:
+        errors = (~diagonal) / (n_cls - 1.0)
+    conf = (1.0 - accuracy)[:, None, None] * errors[None]
+    conf[:, diagonal] = accuracy[:, None]
+    return conf
+
+
+def _n_params(model, n_vol, n_cls):
+    """Free parameters of a volunteer model, class priors included."""
+    per_model = {
+        "equal": 1,
+        "pooled": n_cls * (n_cls - 1),
+        "one-coin": n_vol,
+        "crowd-errors": n_vol + n_cls * (n_cls - 2),
+        "full": n_vol * n_cls * (n_cls - 1),
+    }
+    return (per_model[model] if n_cls > 1 else 0) + n_cls - 1
+
+
+def _select_model(votes, **em_params):
+    """``aggregate_votes(method='auto')``'s choice: the model of least AICc
+    among :data:`MODELS` (the simpler on a tie); majority vote when that is a
+    model of alike volunteers ('equal' or 'pooled'), or when no subject has
+    votes of two volunteers (nothing tells their skills apart). Returns
+    (name, its dawid_skene fit or None, the AICc of each model fitted)."""
+    subject, volunteer = np.asarray(votes["subject"]), np.asarray(votes["volunteer"])
+    pairs = np.unique(np.column_stack([subject, volunteer]), axis=0)
+    n_subjects = np.unique(subject).size
+    if pairs.shape[0] == n_subjects:  # each subject seen by one volunteer
+        return "majority", None, {}
+    aicc, fits, caught = {}, {}, {}
+    for model in MODELS:
+        with warnings.catch_warnings(record=True) as caught[model]:
+            warnings.simplefilter("always", ConvergenceWarning)
+            fits[model] = dawid_skene(votes, model=model, **em_params)
+        k = fits[model].n_params
+        spare = n_subjects - k - 1  # AICc is defined for fewer parameters
+        correction = 2.0 * k * (k + 1) / spare if spare > 0 else np.inf
+        aicc[model] = 2.0 * k - 2.0 * fits[model].log_likelihood + correction
+    best = min(MODELS, key=lambda m: (aicc[m], MODELS.index(m)))
+    if best in ALIKE:
+        return "majority", None, aicc
+    for warning in caught[best]:  # only the chosen model's EM matters
+        warnings.warn(warning.message, warning.category, stacklevel=3)
+    return best, fits[best], aicc
 
 
 @validate_params(
     {
         "votes": [dict, np.ndarray],
-        "method": [StrOptions({"majority", "dawid-skene"})],
+        "method": [StrOptions({"auto", "majority", "dawid-skene"})],
         "subjects": ["array-like", None],
         "unknown_label": [Integral, str],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "smoothing": [Interval(Real, 0, None, closed="neither")],
-        "model": [StrOptions({"full", "one-coin"})],
+        "model": [StrOptions(set(MODELS))],
     },
     prefer_skip_nested_validation=True,
 )
 def aggregate_votes(
     votes,
-    method="majority",
+    method="auto",
     *,
     subjects=None,
     unknown_label=-1,
@@ -266,12 +343,23 @@ def aggregate_votes(
     votes : dict of arrays
         Vote table with columns ``'subject'``, ``'volunteer'``, ``'label'``
         (see :func:`simulate_volunteers`, :func:`read_zooniverse_export`).
-    method : {'majority', 'dawid-skene'}, default='majority'
+    method : {'auto', 'majority', 'dawid-skene'}, default='auto'
         'majority': the most frequent label (ties go to the smallest label),
         with confidence its share of the subject's votes. 'dawid-skene': the
         most probable label under a volunteer-skill model fitted by EM
-        (:func:`dawid_skene`), with confidence its posterior probability;
-        reliable volunteers count more than unreliable ones.
+        (:func:`dawid_skene` with ``model``), with confidence its posterior
+        probability; reliable volunteers count more than unreliable ones.
+        'auto': the model the votes support, by Akaike's information
+        criterion corrected for small samples (AICc, with the number of
+        voted subjects; no true labels involved): each model of
+        :func:`dawid_skene` is fitted and the one of least AICc taken; when
+        that is a model of alike volunteers ('equal' or 'pooled'), or when
+        no subject has the votes of two volunteers, the answer is majority
+        vote, else that model's. Simulated votes
+        (``benchmarks/bench_votes.py``) show it never below majority vote
+        beyond noise, and well above it when volunteers differ in skill,
+        where a full Dawid-Skene model with few votes per volunteer can
+        score below majority.
     subjects : array-like of shape (n_subjects,), default=None
         All subject ids, in the order wanted for the output (for instance
         ``np.arange(n_samples)`` to index the rows of the data). A vote for a
@@ -281,8 +369,12 @@ def aggregate_votes(
         voted subjects.
     unknown_label : int or str, default=-1
         Label of subjects without votes.
-    max_iter, tol, smoothing, model :
-        Passed to :func:`dawid_skene`.
+    max_iter, tol, smoothing :
+        Passed to :func:`dawid_skene` ('auto' and 'dawid-skene').
+    model : {'full', 'one-coin', 'crowd-errors', 'pooled', 'equal'}, \
+            default='full'
+        The volunteer model of 'dawid-skene' (see :func:`dawid_skene`);
+        'auto' chooses its own.
 
     Returns
     -------
@@ -290,18 +382,37 @@ def aggregate_votes(
         ``subjects``, ``labels``, ``confidence`` (0 for subjects without
         votes), ``proba`` (shape (n_subjects, n_classes); uniform for subjects
         without votes), ``classes``, ``n_votes`` per subject and
-        ``n_unvoted``. With 'dawid-skene' also ``volunteers``, ``confusion``
-        (per-volunteer confusion matrices, rows: true class, columns: answer),
-        ``priors``, ``n_iter``, ``converged`` and ``log_likelihood``.
+        ``n_unvoted``. With 'dawid-skene', and with 'auto' when it chose a
+        Dawid-Skene model, also ``volunteers``, ``confusion`` (per-volunteer
+        confusion matrices, rows: true class, columns: answer), ``priors``,
+        ``n_iter``, ``converged`` and ``log_likelihood``. With 'auto' also
+        ``model``, the choice ('majority', 'one-coin', 'crowd-errors' or
+        'full'), and ``aicc``, a dict of the AICc of each model fitted
+        (empty when no subject has two volunteers' votes).
 
     Examples
     --------
     >>> from skdec import aggregate_votes
     >>> votes = {"subject": [0, 0, 0, 1, 1], "volunteer": ["a", "b", "c", "a", "b"],
     ...          "label": [1, 1, 2, 2, 2]}
-    >>> agg = aggregate_votes(votes, subjects=[0, 1, 2])
+    >>> agg = aggregate_votes(votes, "majority", subjects=[0, 1, 2])
     >>> agg.labels, agg.confidence.round(2), agg.n_unvoted
     (array([ 1,  2, -1]), array([0.67, 1.  , 0.  ]), 1)
+
+    With the default, 'auto', volunteers of different skill are told apart:
+    here two careful volunteers and three who answer at random.
+
+    >>> import numpy as np
+    >>> from skdec import simulate_volunteers
+    >>> y = np.random.RandomState(0).randint(0, 4, 300)
+    >>> votes = simulate_volunteers(y, 5, 3, accuracy=[0.95, 0.95, 0.25, 0.25, 0.25],
+    ...                             random_state=0)
+    >>> auto = aggregate_votes(votes)
+    >>> majority = aggregate_votes(votes, "majority")
+    >>> auto.model
+    'one-coin'
+    >>> print(f"{(auto.labels == y).mean():.2f} vs {(majority.labels == y).mean():.2f}")
+    0.89 vs 0.69
     """
     subject, volunteer, label = _check_votes(votes, subjects)
     if subjects is not None:
@@ -317,16 +428,19 @@ def aggregate_votes(
     subject_ids, s = np.unique(subject, return_inverse=True)
     classes, lab = np.unique(label, return_inverse=True)
     counts = _vote_counts(s, lab, subject_ids.size, classes.size)
-    if method == "majority":
+    coded = {"subject": s, "volunteer": volunteer, "label": lab}
+    em_params = dict(max_iter=max_iter, tol=tol, smoothing=smoothing)
+    chosen = {}
+    if method == "auto":
+        name, ds, aicc = _select_model(coded, **em_params)
+        chosen = {"model": name, "aicc": aicc}
+    elif method == "dawid-skene":
+        ds = dawid_skene(coded, model=model, **em_params)
+    else:
+        ds = None
+    if ds is None:
         result = {"proba_voted": counts / counts.sum(axis=1, keepdims=True)}
     else:
-        ds = dawid_skene(
-            {"subject": s, "volunteer": volunteer, "label": lab},
-            max_iter=max_iter,
-            tol=tol,
-            smoothing=smoothing,
-            model=model,
-        )
         # dawid_skene relabels classes as 0..n-1 in the order of ``classes``;
         # a class no one chose never appears, so sizes always agree.
         result = {
@@ -338,7 +452,9 @@ def aggregate_votes(
             "converged": ds.converged,
             "log_likelihood": ds.log_likelihood,
         }
-    return _finish(result, counts, classes, subject_ids, subjects, unknown_label)
+    return _finish(
+        {**result, **chosen}, counts, classes, subject_ids, subjects, unknown_label
+    )
 
 
 @validate_params(

@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from ._cli_params import add_class_options, class_params
-from ._inputs import display_images
+from ._images import display_images
 from ._run import (
     RUN_FILE,
     load_run,

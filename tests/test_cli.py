@@ -326,18 +326,6 @@ def test_cluster_image_options_parse_errors(capsys, argv, message):
     assert message in capsys.readouterr().err
 
 
-def test_display_images_puts_channels_last():
-    from skdec._inputs import display_images as _display_images
-
-    images = np.random.RandomState(0).rand(5, 3, 4, 6)  # (n, C, H, W)
-    shown = _display_images(images.reshape(5, -1), (3, 4, 6))
-    assert shown.shape == (5, 4, 6, 3)
-    np.testing.assert_array_equal(shown, images.transpose(0, 2, 3, 1))
-    gray = _display_images(images[:, 0].reshape(5, -1), (1, 4, 6))
-    np.testing.assert_array_equal(gray, images[:, 0])
-    assert _display_images(images[:, :2].reshape(5, -1), (2, 4, 6)) is None
-
-
 def test_labels_csv_columns(tmp_path):
     from skdec._run import write_labels as _write_labels
 

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
 
@@ -79,12 +79,12 @@ def test_majority_votes_ties_and_alignment():
         "volunteer": ["a", "b", "c", "a", "b", "a", "b"],
         "label": [1, 1, 0, 0, 1, 2, 2],
     }
-    agg = aggregate_votes(votes)
+    agg = aggregate_votes(votes, "majority")
     np.testing.assert_array_equal(agg.subjects, [10, 11, 12])
     np.testing.assert_array_equal(agg.labels, [1, 0, 2])  # tie -> smallest
     np.testing.assert_allclose(agg.confidence, [2 / 3, 1 / 2, 1])
     np.testing.assert_array_equal(agg.n_votes, [3, 2, 2])
-    aligned = aggregate_votes(votes, subjects=[12, 13, 10, 11])
+    aligned = aggregate_votes(votes, "majority", subjects=[12, 13, 10, 11])
     np.testing.assert_array_equal(aligned.labels, [2, -1, 1, 0])
     np.testing.assert_allclose(aligned.confidence, [1, 0, 2 / 3, 1 / 2])
     assert aligned.n_unvoted == 1
@@ -98,7 +98,7 @@ def test_dawid_skene_beats_majority_with_a_spammer_majority(model):
     y = _y(400, 3, seed=1)
     acc = [0.95, 0.95, 1 / 3, 1 / 3, 1 / 3]
     votes = simulate_volunteers(y, 5, 5, accuracy=acc, random_state=0)
-    maj = aggregate_votes(votes)
+    maj = aggregate_votes(votes, "majority")
     ds = aggregate_votes(votes, "dawid-skene", model=model)
     acc_maj = (maj.labels == y).mean()
     acc_ds = (ds.labels == y).mean()
@@ -165,7 +165,8 @@ def test_bad_votes(votes, subjects, err, match):
 )
 def test_majority_is_a_mode_of_each_subject(rows):
     subject, volunteer, label = map(np.array, zip(*rows))
-    agg = aggregate_votes({"subject": subject, "volunteer": volunteer, "label": label})
+    table = {"subject": subject, "volunteer": volunteer, "label": label}
+    agg = aggregate_votes(table, "majority")
     for s, lab, conf in zip(agg.subjects, agg.labels, agg.confidence):
         mine = label[subject == s]
         values, counts = np.unique(mine, return_counts=True)
@@ -173,7 +174,7 @@ def test_majority_is_a_mode_of_each_subject(rows):
         assert conf == pytest.approx(counts.max() / mine.size)
     # renaming volunteers never changes majority
     renamed = aggregate_votes(
-        {"subject": subject, "volunteer": volunteer + 100, "label": label}
+        {"subject": subject, "volunteer": volunteer + 100, "label": label}, "majority"
     )
     np.testing.assert_array_equal(renamed.labels, agg.labels)
 
@@ -189,6 +190,155 @@ def test_aggregated_votes_feed_the_mapper():
     mapper.fit(clusters, agg.labels, sample_weight=agg.confidence)
     assert mapper.mapping_ == {0: 1, 1: 2, 2: 0}
     np.testing.assert_array_equal(mapper.predict(clusters), y)
+
+
+# ------------------------------------------------------- the default: 'auto'
+def _structured_confusion(accuracy, n_classes, pairs, partner_share):
+    """Per-volunteer confusions: wrong answers mostly go to a partner class."""
+    off = np.full((n_classes, n_classes), (1 - partner_share) / (n_classes - 2))
+    for a, b in pairs:
+        off[a, b] = off[b, a] = partner_share
+    np.fill_diagonal(off, 0)
+    off /= off.sum(axis=1, keepdims=True)
+    conf = (1 - accuracy)[:, None, None] * off[None]
+    conf[:, np.arange(n_classes), np.arange(n_classes)] = accuracy[:, None]
+    return conf
+
+
+def test_auto_is_majority_when_volunteers_are_alike():
+    y = _y(800, 5)
+    votes = simulate_volunteers(y, 10, 3, accuracy=0.7, random_state=0)
+    auto = aggregate_votes(votes, subjects=np.arange(810))
+    majority = aggregate_votes(votes, "majority", subjects=np.arange(810))
+    assert auto.model == "majority"
+    assert set(auto.aicc) == {"equal", "pooled", "one-coin", "crowd-errors", "full"}
+    assert min(auto.aicc, key=auto.aicc.get) in ("equal", "pooled")
+    for key in ("labels", "confidence", "proba", "n_votes"):
+        np.testing.assert_array_equal(auto[key], majority[key])
+    assert auto.n_unvoted == 10
+    # alike volunteers who confuse classes in pairs: still majority
+    conf = _structured_confusion(np.full(10, 0.6), 4, [(0, 1), (2, 3)], 0.8)
+    votes = simulate_volunteers(_y(800, 4), 10, 3, confusion=conf, random_state=0)
+    assert aggregate_votes(votes).model == "majority"
+
+
+def test_auto_learns_who_to_trust():
+    y = _y(400, 3, seed=1)
+    acc = [0.95, 0.95, 1 / 3, 1 / 3, 1 / 3]
+    votes = simulate_volunteers(y, 5, 5, accuracy=acc, random_state=0)
+    auto = aggregate_votes(votes)
+    majority = aggregate_votes(votes, "majority")
+    assert auto.model == "one-coin"
+    assert (auto.labels == y).mean() > (majority.labels == y).mean() + 0.05
+    same = aggregate_votes(votes, "dawid-skene", model="one-coin")
+    np.testing.assert_array_equal(auto.labels, same.labels)
+    np.testing.assert_allclose(auto.confusion, same.confusion)
+
+
+def test_auto_learns_class_confusions():
+    # volunteers of different skill whose mistakes mostly swap 0<->1, 2<->3
+    y = _y(600, 4)
+    acc = np.clip(0.55 + 0.35 * np.random.RandomState(1).uniform(-1, 1, 12), 0, 1)
+    conf = _structured_confusion(acc, 4, [(0, 1), (2, 3)], 0.8)
+    votes = simulate_volunteers(y, 12, 3, confusion=conf, random_state=0)
+    auto = aggregate_votes(votes)
+    majority = aggregate_votes(votes, "majority")
+    assert auto.model == "crowd-errors"
+    assert (auto.labels == y).mean() > (majority.labels == y).mean() + 0.1
+    # one accuracy per volunteer, the crowd's errors off the diagonal
+    off = auto.confusion[:, ~np.eye(4, dtype=bool)].reshape(12, 4, 3)
+    shape = off / off.sum(axis=2, keepdims=True)
+    np.testing.assert_allclose(shape, shape[:1].repeat(12, axis=0))
+
+
+def test_auto_takes_full_matrices_when_the_votes_support_them():
+    # many votes from few volunteers, one of whom swaps classes 0 and 1
+    y = _y(1500, 3)
+    conf = np.array([np.eye(3)[[1, 0, 2]]] + [0.7 * np.eye(3) + 0.1] * 3)
+    conf[0] = 0.9 * conf[0] + 0.1 / 3
+    votes = simulate_volunteers(y, 4, 3, confusion=conf, random_state=0)
+    auto = aggregate_votes(votes)
+    majority = aggregate_votes(votes, "majority")
+    assert auto.model == "full"
+    assert (auto.labels == y).mean() > (majority.labels == y).mean() + 0.1
+
+
+@pytest.mark.parametrize("model", ["pooled", "crowd-errors", "equal"])
+def test_dawid_skene_new_models(model):
+    y = _y(300, 4)
+    votes = simulate_volunteers(y, 6, 3, accuracy=0.8, random_state=0)
+    ds = dawid_skene(votes, model=model)
+    np.testing.assert_allclose(ds.confusion.sum(axis=2), 1)
+    if model != "crowd-errors":  # alike volunteers: one matrix for all
+        np.testing.assert_allclose(ds.confusion, ds.confusion[:1].repeat(6, axis=0))
+    assert (ds.proba.argmax(axis=1) == y).mean() > 0.9
+    expected = {"pooled": 12, "crowd-errors": 6 + 8, "equal": 1}[model] + 3
+    assert ds.n_params == expected
+
+
+def _vote_table(draw_rows):
+    subject, volunteer, label = map(np.array, zip(*draw_rows))
+    return {"subject": subject, "volunteer": volunteer, "label": label}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.dictionaries(st.integers(0, 30), st.integers(0, 4), min_size=2, max_size=20),
+    st.data(),
+)
+def test_auto_keeps_unanimous_votes(consensus, data):
+    # every subject's votes agree and every volunteer has given two different
+    # answers (a volunteer who only ever gave one answer, with no one else
+    # voting on the same subjects, may as well answer at random)
+    assume(len(set(consensus.values())) >= 2)
+    rows = []
+    for s, lab in consensus.items():
+        who = data.draw(st.sets(st.integers(0, 5), min_size=1, max_size=4))
+        rows += [(s, v, lab) for v in sorted(who)]
+    for v in {v for _, v, _ in rows}:
+        used = {lab for _, w, lab in rows if w == v}
+        if len(used) == 1:
+            other = next(s for s, lab in consensus.items() if lab not in used)
+            rows.append((other, v, consensus[other]))
+    agg = aggregate_votes(_vote_table(rows))
+    np.testing.assert_array_equal(agg.labels, [consensus[s] for s in agg.subjects])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 5), st.integers(0, 3)), min_size=1, max_size=30)
+)
+def test_auto_is_majority_with_one_vote_a_subject(rows):
+    votes = _vote_table([(s, v, lab) for s, (v, lab) in enumerate(rows)])
+    auto = aggregate_votes(votes)
+    majority = aggregate_votes(votes, "majority")
+    assert auto.model == "majority"
+    np.testing.assert_array_equal(auto.labels, majority.labels)
+    np.testing.assert_array_equal(auto.confidence, majority.confidence)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 8), st.integers(0, 4), st.integers(0, 3)),
+        min_size=1,
+        max_size=40,
+        unique_by=lambda r: r[:2],  # one vote per volunteer and subject
+    )
+)
+def test_auto_gives_the_labels_of_the_model_it_chose(rows):
+    votes = _vote_table(rows)
+    auto = aggregate_votes(votes)
+    if auto.aicc:  # else no subject has two volunteers' votes
+        assert min(auto.aicc, key=auto.aicc.get) in (
+            ("equal", "pooled") if auto.model == "majority" else (auto.model,)
+        )
+    if auto.model == "majority":
+        same = aggregate_votes(votes, "majority")
+    else:
+        same = aggregate_votes(votes, "dawid-skene", model=auto.model)
+    np.testing.assert_array_equal(auto.labels, same.labels)
+    np.testing.assert_allclose(auto.confidence, same.confidence)
 
 
 # ------------------------------------------------------------ Zooniverse export
