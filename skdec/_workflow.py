@@ -633,6 +633,31 @@ def finetune(args):
     print(f"skdec: wrote {out / 'finetune_labels.csv'}, {out / 'finetune.json'}")
 
 
+# ------------------------------------------------------------------- report
+def report(args):
+    """``skdec report``: the browsable HTML page of a run folder
+    (:func:`skdec.report.write_report`)."""
+    from .report import write_report
+
+    run = _load(args)
+    out = _output(args, run)
+    _say(args, f"writing the report into {out}")
+    page = write_report(
+        out,
+        run.model,
+        run.X,
+        labels=run.labels,
+        image_shape=run.image_shape,
+        y=run.y,
+        subject_labels=args.labels,
+        filenames=run.filenames,
+        n_members=args.n_members,
+        title=args.title or f"skdec: {run.info['dataset']}",
+        cmap=run.cmap,
+    )
+    print(f"skdec: wrote {page} (open it in a browser)")
+
+
 # ------------------------------------------------------------------ surgery
 def _surgery_report(report, model, y):
     """``surgery.json``: the report of the surgery function, its per-sample
@@ -790,8 +815,9 @@ def _surgery_options(p):
 
 
 def add_workflow_commands(sub) -> None:
-    """Add ``select``, ``labels``, ``finetune``, ``dissolve``, ``merge`` and
-    ``split`` to the sub-command parsers ``sub``; each sets ``run``."""
+    """Add ``select``, ``labels``, ``finetune``, ``report``, ``dissolve``,
+    ``merge`` and ``split`` to the sub-command parsers ``sub``; each sets
+    ``run``."""
     from ._head import LabelHeadClassifier
     from ._labels import ClusterLabelMapper
     from ._query import QUERY_STRATEGIES
@@ -892,6 +918,32 @@ def add_workflow_commands(sub) -> None:
         skip={"dec", "mapper", "dec_params", "random_state", "verbose"},
     )
     p.set_defaults(run=finetune)
+
+    p = sub.add_parser(
+        "report",
+        help="a browsable HTML page of the clusters",
+        description="Write a static HTML report (index.html and images/, no "
+        "server: it opens from disk) of a run folder: per cluster its size, "
+        "montages of its most central and most uncertain members and, with "
+        "--labels, the volunteers' label and its confidence; the 2-D "
+        "embedding coloured by cluster; the training curves; the metrics when "
+        "the data have true labels.",
+    )
+    _common(p, "a new (or empty, or earlier report's) folder for index.html")
+    p.add_argument(
+        "--labels",
+        metavar="CSV",
+        help="subject_labels.csv of skdec labels (labels and confidences)",
+    )
+    p.add_argument(
+        "--n-members",
+        type=_positive,
+        default=16,
+        metavar="N",
+        help="members shown in each montage (default 16)",
+    )
+    p.add_argument("--title", help="the page's title")
+    p.set_defaults(run=report)
 
     surgery = "Write a new run folder (model.joblib, labels.csv, embedding.npy, "
     surgery += "run.json) and surgery.json, the stability report."

@@ -6,6 +6,7 @@ One small model (200 digits, a few seconds) is fitted for the whole module.
 
 import csv
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -408,6 +409,45 @@ def test_finetune_compares_with_the_mapping(run_dir, labelled, tmp_path, capsys)
     assert "does not list the 200 rows" in _error(capsys)
 
 
+# ------------------------------------------------------------------ report
+def test_report_shows_every_cluster_and_the_labels(run_dir, labelled, tmp_path, capsys):
+    out = tmp_path / "report"
+    argv = ["report", "--model", str(run_dir), "--labels"]
+    argv += [str(labelled / "subject_labels.csv"), "--output", str(out)]
+    assert main([*argv, "--n-members", "4", "--quiet"]) == 0
+    assert "index.html" in capsys.readouterr().out
+    page = (out / "index.html").read_text()
+    clusters = np.unique(
+        np.loadtxt(
+            run_dir / "labels.csv", delimiter=",", skiprows=1, usecols=1, dtype=int
+        )
+    )
+    for k in clusters:
+        assert f"id='cluster-{k}'" in page
+    for src in re.findall(r"src='([^']+)'", page):
+        assert (out / src).is_file(), src
+    # the volunteers' labels reach the page: the labelled column is filled
+    assert "confidence" in page.lower()
+
+    assert (
+        main(
+            [
+                "report",
+                "--model",
+                str(tmp_path / "none"),
+                "--output",
+                str(tmp_path / "r2"),
+            ]
+        )
+        == 2
+    )
+    assert "none" in _error(capsys)
+    bad = ["report", "--model", str(run_dir), "--labels", str(tmp_path / "x.csv")]
+    assert main([*bad, "--output", str(tmp_path / "r3"), "--quiet"]) == 2
+    assert "x.csv" in _error(capsys)
+    assert not (tmp_path / "r3").exists()
+
+
 # ----------------------------------------------------------------- surgery
 def test_split_merge_dissolve_write_new_run_folders(run_dir, tmp_path, capsys):
     fast = ["--refine-iter", "5", "--quiet"]
@@ -464,6 +504,7 @@ def test_split_by_the_volunteers_labels(run_dir, labelled, tmp_path):
         ("select", "--per-cluster"),
         ("labels", "--aggregation"),
         ("finetune", "--max-epochs"),
+        ("report", "--n-members"),
         ("dissolve", "--strategy"),
         ("merge", "--clusters"),
         ("split", "--refine-iter"),

@@ -102,6 +102,7 @@ skdec finetune --model run-split --labels labels-split/subject_labels.csv \
 python "$HELPERS" score labels-split/subject_labels.csv \
     finetune-split/finetune_labels.csv --truth truth.csv --output score-split.json
 
-# report: added by the lead
+step "7. skdec report: a page to open in a browser"
+skdec report --model run-split --labels labels-split/subject_labels.csv --output report
 
 step "done in $((SECONDS - start)) s; the files are in $WORK/"
