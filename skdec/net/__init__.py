@@ -14,7 +14,15 @@ from ._inference import (
     predict_batched,
 )
 from ._interrupt import interruptible, interruptible_fit
-from ._loader import TensorBatchIterator, as_float_tensor, epochs_for_iterations
+from ._loader import (
+    BlockShuffleIterator,
+    TensorBatchIterator,
+    as_float_tensor,
+    batch_iterator,
+    epochs_for_iterations,
+    read_ahead,
+    to_device_ahead,
+)
 from ._nets import (
     AutoencoderNet,
     DECNet,
@@ -24,13 +32,17 @@ from ._nets import (
 )
 from ._pickling import pack_state, unpack_state
 from ._progress import EpochProgress, Progress
+from ._rows import ArrayRows, EncodedRows
 
 __all__ = [
     "INFERENCE_BATCH_SIZE",
+    "ArrayRows",
     "AutoencoderNet",
+    "BlockShuffleIterator",
     "DECNet",
     "ClusterCollapseWarning",
     "EmptyClusterWarning",
+    "EncodedRows",
     "EpochProgress",
     "LabelHeadNet",
     "Progress",
@@ -38,6 +50,7 @@ __all__ = [
     "TensorBatchIterator",
     "TrainingDivergedError",
     "as_float_tensor",
+    "batch_iterator",
     "check_finite_loss",
     "embed",
     "embed_and_assign",
@@ -47,6 +60,8 @@ __all__ = [
     "interruptible",
     "interruptible_fit",
     "predict_batched",
+    "read_ahead",
+    "to_device_ahead",
     "tune_malloc",
     "unpack_state",
 ]

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import torch
 
-from ._loader import as_float_tensor
+from ._loader import as_float_tensor, read_ahead, to_device_ahead
+from ._rows import ArrayRows
 
 __all__ = [
     "INFERENCE_BATCH_SIZE",
@@ -43,13 +44,17 @@ def inference_batches(
     Parameters
     ----------
     module : torch.nn.Module
-    X : array-like or Tensor of shape (n_samples, ...)
-        Converted to float32 one batch at a time.
+    X : array-like, Tensor or ArrayRows of shape (n_samples, ...)
+        Converted to float32 one batch at a time; rows of an
+        :class:`~skdec.net.ArrayRows` (on disk) are read by a background
+        thread one batch ahead (:func:`~skdec.net.read_ahead`).
     forward : callable, default=None
         ``forward(module, batch)``; returns a tensor or a tuple of tensors
         with one row per row of ``batch``.
     batch_size : int, default=INFERENCE_BATCH_SIZE
     device : str or torch.device, default='cpu'
+        On CUDA the batches stay on the host until they are copied through
+        pinned memory, one batch ahead (:func:`~skdec.net.to_device_ahead`).
 
     Yields
     ------
@@ -72,9 +77,11 @@ def inference_batches(
         forward = _call
     was_training = module.training
     module.eval()
+    parts = _host_batches(X, batch_size)
+    if isinstance(X, ArrayRows):
+        parts = read_ahead(parts)
     try:
-        for start in range(0, len(X), batch_size):
-            xb = as_float_tensor(X[start : start + batch_size]).to(device)
+        for (xb,) in to_device_ahead(parts, device):
             n = len(xb)
             padded = xb
             if n < batch_size:
@@ -86,7 +93,13 @@ def inference_batches(
             else:
                 yield xb, out[:n]
     finally:
+        parts.close()
         module.train(was_training)
+
+
+def _host_batches(X, batch_size):
+    for start in range(0, len(X), batch_size):
+        yield (as_float_tensor(X[start : start + batch_size]),)
 
 
 def _call(module, batch):
