@@ -1,6 +1,7 @@
 """Data larger than memory: memmaps, HDF5 / zarr datasets and other array-likes
 read batch by batch, uint8 pixels divided by 255 per batch."""
 
+import pickle
 import threading
 
 import numpy as np
@@ -154,6 +155,7 @@ def test_fit_peak_memory_far_below_the_data(tmp_path, monkeypatch):
     finally:
         tracemalloc.stop()
     assert peak < mm.size * 4 / 2
+    assert len(pickle.dumps(dec)) < mm.size / 4  # no rows kept in the model
 
 
 def test_stacked_autoencoder_on_rows_on_disk(small_blocks, pixels, tmp_path):

@@ -237,9 +237,11 @@ class BlockShuffleIterator:
     shuffled together before being cut into batches (a batch thus mixes rows
     from up to ``window_blocks`` places of the data, read as contiguous
     slices, never row by row). Only one window (about ``block_bytes *
-    window_blocks``) and the batches in flight are in memory; each batch is
-    converted to float32 (uint8 pixels divided by 255) on its own, in a
-    background thread that reads ahead (:func:`read_ahead`).
+    window_blocks`` of stored rows, in one buffer reused from window to
+    window) and the batches in flight are in memory; each batch is gathered
+    from the window and converted to float32 (uint8 pixels divided by 255)
+    on its own, in a background thread that reads ahead
+    (:func:`read_ahead`).
 
     When all rows fit in one block the order is that of
     :class:`TensorBatchIterator` (one ``torch.randperm`` of the rows), so the
@@ -331,51 +333,53 @@ class BlockShuffleIterator:
         yield from batches
 
     def _host_batches(self, windows):
+        """Batches of the windows: each window's blocks are read into one
+        buffer (reused for the next window) and the batches gathered from it
+        in the window's order; rows left over are carried to the next."""
         pin = _is_cuda(self.device)
-        pending, n_pending, n_done = [], 0, 0
+        n_batches, done = len(self), 0
+        buffer, carry = None, None  # carry: (raw, ids) of < batch_size rows
         for blocks, permutation in windows:
             spans = [self._block(b) for b in blocks]
-            raw = [self.X.raw(start, stop) for start, stop in spans]
-            raw = raw[0] if len(raw) == 1 else np.concatenate(raw)
+            size = sum(stop - start for start, stop in spans)
+            if buffer is None or len(buffer) < size:
+                buffer = np.empty((size, self.X.shape[1]), self.X.source_dtype)
             ids = np.concatenate([np.arange(start, stop) for start, stop in spans])
-            if permutation is not None:
-                index = permutation.numpy()
-                raw, ids = raw[index], ids[index]
-            pending.append((raw, ids))
-            n_pending += len(ids)
-            while n_pending >= self.batch_size and n_done < len(self):
-                yield self._batch(_take(pending, self.batch_size), pin)
-                n_pending -= self.batch_size
-                n_done += 1
-        if n_pending and n_done < len(self):
-            yield self._batch(_take(pending, n_pending), pin)
+            at = 0
+            for start, stop in spans:
+                buffer[at : at + stop - start] = self.X.raw(start, stop)
+                at += stop - start
+            order = np.arange(size) if permutation is None else permutation.numpy()
+            at = 0
+            if carry is not None:
+                take = order[: self.batch_size - len(carry[1])]
+                carry = (
+                    np.concatenate([carry[0], buffer[take]]),
+                    np.concatenate([carry[1], ids[take]]),
+                )
+                at = len(take)
+                if len(carry[1]) < self.batch_size:
+                    continue
+                if done < n_batches:
+                    yield self._batch(*carry, pin)
+                    done += 1
+                carry = None
+            while size - at >= self.batch_size and done < n_batches:
+                take = order[at : at + self.batch_size]
+                yield self._batch(buffer[take], ids[take], pin)
+                at += self.batch_size
+                done += 1
+            if at < size and done < n_batches:
+                carry = (buffer[order[at:]], ids[order[at:]])
+        if carry is not None and done < n_batches:
+            yield self._batch(*carry, pin)
 
-    def _batch(self, part, pin):
-        raw, ids = part
+    def _batch(self, raw, ids, pin):
         xb = torch.from_numpy(self.X.convert(raw))
         if pin:
             xb = xb.pin_memory()
         yb = None if self.y is None else self.y[torch.from_numpy(ids)]
         return xb, yb
-
-
-def _take(pending, n):
-    """The first ``n`` rows (and ids) of the list of ``(raw, ids)`` parts
-    ``pending``, removed from it."""
-    raws, ids = [], []
-    while n > 0:
-        raw, index = pending[0]
-        if len(index) <= n:
-            pending.pop(0)
-        else:
-            pending[0] = (raw[n:], index[n:])
-            raw, index = raw[:n], index[:n]
-        raws.append(raw)
-        ids.append(index)
-        n -= len(index)
-    if len(raws) == 1:
-        return raws[0], ids[0]
-    return np.concatenate(raws), np.concatenate(ids)
 
 
 def batch_iterator(dataset, batch_size, shuffle=False, drop_last=False, device=None):
