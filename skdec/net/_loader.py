@@ -4,8 +4,10 @@ block from rows that stay on disk; on CUDA, copied through pinned memory."""
 from __future__ import annotations
 
 import math
-import queue
+import os
 import threading
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -112,6 +114,27 @@ def to_device_ahead(items, device):
 
 
 _DONE = object()
+_READER = None  # the one read-ahead thread of the process (see read_ahead)
+
+
+def _reader():
+    global _READER
+    if _READER is None:
+        _READER = ThreadPoolExecutor(1, thread_name_prefix="skdec-read-ahead")
+    return _READER
+
+
+def _forget_reader():  # a forked child has the executor but not its thread
+    global _READER
+    _READER = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_reader)
+
+
+def _next(iterator):
+    return next(iterator, _DONE)
 
 
 def read_ahead(items, depth: int = 2):
@@ -120,8 +143,11 @@ def read_ahead(items, depth: int = 2):
 
     Reading and converting the next batches from disk then overlaps the
     training on the current one. The order is that of ``items``; an
-    exception raised while producing an item is raised here, in its place;
-    closing this generator (or leaving a loop over it) stops the thread.
+    exception raised while producing an item is raised here, in its place.
+    All read-ahead of a process runs on one worker thread, one item at a
+    time (the target update's reads run between two training batches'):
+    one thread keeps the memory allocator's per-thread state to one arena
+    however many epochs and passes start a new read-ahead.
 
     Examples
     --------
@@ -129,40 +155,22 @@ def read_ahead(items, depth: int = 2):
     >>> list(read_ahead(iter(range(5))))
     [0, 1, 2, 3, 4]
     """
-    slots = queue.Queue(maxsize=max(1, int(depth)))
-    stop = threading.Event()
-
-    def put(entry):
-        while not stop.is_set():
-            try:
-                slots.put(entry, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def work():
-        try:
-            for item in items:
-                if not put((item, None)):
-                    return
-            put((_DONE, None))
-        except BaseException as exc:  # raised in the consumer, in its place
-            put((None, exc))
-
-    thread = threading.Thread(target=work, name="skdec-read-ahead", daemon=True)
-    thread.start()
+    iterator = iter(items)
+    if threading.current_thread().name.startswith("skdec-read-ahead"):
+        yield from iterator  # nested: the reader would wait on itself
+        return
+    reader = _reader()
+    pending = deque(reader.submit(_next, iterator) for _ in range(max(1, depth)))
     try:
         while True:
-            item, error = slots.get()
-            if error is not None:
-                raise error
+            item = pending.popleft().result()
             if item is _DONE:
                 return
+            pending.append(reader.submit(_next, iterator))
             yield item
     finally:
-        stop.set()
-        thread.join()
+        for future in pending:
+            future.cancel()
 
 
 class TensorBatchIterator:
