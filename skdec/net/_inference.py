@@ -135,17 +135,27 @@ def predict_batched(
     >>> bool(torch.equal(predict_batched(layer, X)[2], alone[0]))
     True
     """
-    parts = [
-        out
-        for _, out in inference_batches(
-            module, X, forward=forward, batch_size=batch_size, device=device
-        )
-    ]
-    if not parts:
+    # the result is allocated once, at the first batch, and each batch
+    # copied into it: a list of small per-batch outputs kept between the
+    # batches' large freed activations fragmented the heap by about the
+    # largest activation per batch (8 MB a batch for the default network)
+    result, start, is_tuple = None, 0, False
+    for _, out in inference_batches(
+        module, X, forward=forward, batch_size=batch_size, device=device
+    ):
+        is_tuple = isinstance(out, tuple)
+        columns = out if is_tuple else (out,)
+        if result is None:
+            result = tuple(
+                torch.empty((len(X), *c.shape[1:]), dtype=c.dtype, device=c.device)
+                for c in columns
+            )
+        for whole, column in zip(result, columns, strict=True):
+            whole[start : start + len(column)] = column
+        start += len(columns[0])
+    if result is None:
         raise ValueError("X has no rows.")
-    if isinstance(parts[0], tuple):
-        return tuple(torch.cat(column) for column in zip(*parts, strict=True))
-    return torch.cat(parts)
+    return result if is_tuple else result[0]
 
 
 def embed(
