@@ -21,7 +21,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
-from .net import AutoencoderNet, embed, inference_batches
+from .net import ArrayRows, AutoencoderNet, EncodedRows, embed, inference_batches
 from .net._optim import OPTIMIZERS, optimizer_kwargs
 from .net._progress import EpochProgress
 from .nn import DenoisingLayerPair, EncoderDecoder, RandomShiftRotate
@@ -57,7 +57,7 @@ def reconstruction_error(module, X, device) -> float:
     total = 0.0
     for xb, (_, x_hat) in inference_batches(module, X, device=device):
         total += nn.functional.mse_loss(x_hat, xb, reduction="sum").item()
-    return total / np.asarray(X).size
+    return total / math.prod(X.shape)
 
 
 @dataclass
@@ -180,7 +180,10 @@ class BaseAutoencoder(BaseEstimator):
 
         Parameters
         ----------
-        X : ndarray of shape (n_samples, n_features), float32
+        X : ndarray of shape (n_samples, n_features), float32, or ArrayRows
+            The rows in memory, or read batch by batch from disk
+            (:class:`skdec.net.ArrayRows`, as ``DECClusterer.fit`` passes a
+            memmap, an HDF5 or a zarr dataset).
         image_shape : tuple of int, default=None
             ``(channels, height, width)`` of a row, when the rows are images.
         augmenter : callable, default=None
@@ -423,7 +426,10 @@ class StackedAutoencoder(MLPAutoencoder):
             pair.to(common["device"])
             encoders.append(pair.encoder)
             decoders.insert(0, pair.decoder)
-            H = embed(pair.encoder, H, device=common["device"]).cpu()
+            if isinstance(X, ArrayRows):  # rows on disk: codes as they are read
+                H = EncodedRows(X, nn.Sequential(*encoders), dims[i + 1])
+            else:
+                H = embed(pair.encoder, H, device=common["device"]).cpu()
         module = EncoderDecoder(nn.Sequential(*encoders), nn.Sequential(*decoders))
         if common["epochs"] > 0:
             histories.append(_train(module, X, desc="fine-tuning", **common))

@@ -8,8 +8,9 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
+from ._validation import validate_rows
 from .net import embed, embed_and_assign, pack_state, unpack_state
 from .nn import target_distribution
 
@@ -43,7 +44,8 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def _validate_test_data(self, X):
         check_is_fitted(self)
-        return validate_data(self, X, reset=False, dtype=np.float32)
+        # rows on disk are checked for NaN as each batch is read
+        return validate_rows(self, X, reset=False, check_finite="batches")
 
     def _embed(self, X):
         X = self._validate_test_data(X)

@@ -10,13 +10,15 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_memory, validate_data
+from sklearn.utils.validation import check_memory
 
 from ._autoencoders import BaseAutoencoder, MLPAutoencoder, ShiftRotate
 from ._base import BaseDeepClusterer
 from ._centers import INIT_STRATEGIES, initial_clustering
 from ._shapes import check_image_shape
+from ._validation import validate_rows
 from .net import (
+    ArrayRows,
     DECNet,
     SingleProcess,
     TargetDistributionUpdate,
@@ -43,11 +45,21 @@ class DegenerateClusteringWarning(UserWarning):
 
 
 def _pretrain(
-    autoencoder, X, image_shape, augment, seed, device, precision, verbose, parallel
+    autoencoder,
+    X,
+    data_key,
+    image_shape,
+    augment,
+    seed,
+    device,
+    precision,
+    verbose,
+    parallel,
 ):
     """Step 1, pretraining: a module-level function so that ``memory`` can
-    cache it by its arguments (``verbose`` and ``parallel`` excepted: the
-    cache is refused with several processes)."""
+    cache it by its arguments (``X``, ``verbose`` and ``parallel`` excepted:
+    ``data_key`` stands for the data, see :func:`_data_key`; the cache is
+    refused with several processes)."""
     augmenter = augment.build(image_shape) if augment is not None else None
     with seeded(seed, device):
         return autoencoder.pretrain(
@@ -59,6 +71,16 @@ def _pretrain(
             verbose=verbose,
             parallel=parallel,
         )
+
+
+def _data_key(X, memory):
+    """What the pretraining cache hashes for the data: the array itself in
+    memory (joblib hashes its buffer), the fingerprint of rows on disk (read
+    chunk by chunk; only when there is a cache)."""
+    if not isinstance(X, ArrayRows):
+        return X
+    cached = getattr(memory, "location", True) is not None
+    return X.fingerprint() if cached else None
 
 
 def self_train(
@@ -88,7 +110,8 @@ def self_train(
     encoder, decoder : torch.nn.Module
         Trained in place; the decoder is used with ``gamma > 0`` only.
     centers : ndarray of shape (n_clusters, n_components)
-    X : ndarray of shape (n_samples, n_features), float32
+    X : ndarray of shape (n_samples, n_features), float32, or ArrayRows
+        In memory, or rows read batch by batch from disk.
     max_iter : int
         Iterations (mini-batches); 0 records the start (one target update)
         without training.
@@ -369,6 +392,37 @@ class DECClusterer(BaseDeepClusterer):
     sklearn.cluster.KMeans : Clustering the raw features.
     skdec.cluster.SphericalKMeans : k-means with cosine similarity.
 
+    Notes
+    -----
+    **Data larger than memory.** ``X`` may be a ``numpy.memmap``, an HDF5
+    dataset (h5py), a zarr array, or any object with ``shape``, ``dtype`` and
+    ``__getitem__`` on row slices, of dtype uint8 or floating point. Such an
+    input, and any uint8 array, is never copied whole: the pretraining and
+    clustering batches are read as contiguous blocks (shuffled by blocks of
+    about 1 MiB, 32 blocks mixed at a time,
+    :class:`~skdec.net.BlockShuffleIterator`), the embedding, the target
+    updates and ``predict`` / ``transform`` / ``predict_proba`` / ``score``
+    in batches of :data:`~skdec.net.INFERENCE_BATCH_SIZE` rows; each batch is
+    converted to float32 on its own. **uint8 rows are pixel values and are
+    divided by 255** as each batch is read (an in-memory uint8 array too);
+    float rows are used as they are. What is held whole is small: the
+    embedding, the soft assignments and the target (``n_samples`` x
+    ``n_components`` or ``n_clusters``).
+
+    Such inputs are not passed to sklearn's ``validate_data`` (it would copy
+    them). Instead they are checked for two dimensions, a uint8 or floating
+    dtype, at least one sample and one feature and, after ``fit``, the number
+    of features seen in ``fit`` (sklearn's message); float rows are checked
+    for NaN and infinity chunk by chunk (about 8 MiB a chunk), in one pass
+    before pretraining in ``fit``, and batch by batch as they are read in the
+    other methods; the error names the rows. In-memory float data (arrays,
+    lists, DataFrames) are validated by sklearn and converted to one float32
+    array, as in any estimator.
+
+    With ``device='cuda'`` the data stay on the host; each batch is copied
+    through pinned memory on a side stream, one batch ahead, so that copies
+    overlap the computation.
+
     References
     ----------
     J. Xie, R. Girshick, A. Farhadi. Unsupervised Deep Embedding for Clustering
@@ -517,6 +571,8 @@ class DECClusterer(BaseDeepClusterer):
         ----------
         X : array-like of shape (n_samples, n_features)
             Training data; scaling the features to [0, 1] is recommended.
+            A memmap, an HDF5 or zarr dataset or a uint8 array is read batch
+            by batch, uint8 divided by 255 (see Notes).
         y : Ignored
 
         Returns
@@ -525,7 +581,7 @@ class DECClusterer(BaseDeepClusterer):
             Fitted estimator.
         """
         self._validate_params()
-        X = validate_data(self, X, dtype=np.float32)
+        X = validate_rows(self, X, reset=True)
         image_shape = check_image_shape(self.image_shape, X.shape[1])
         autoencoder = MLPAutoencoder() if self.autoencoder is None else self.autoencoder
         augment = self._augment(image_shape)
@@ -546,12 +602,12 @@ class DECClusterer(BaseDeepClusterer):
 
         # 1. pretrain the autoencoder (cached by `memory`)
         t0 = time.perf_counter()
-        pretrain = check_memory(self.memory).cache(
-            _pretrain, ignore=["verbose", "parallel"]
-        )
+        memory = check_memory(self.memory)
+        pretrain = memory.cache(_pretrain, ignore=["X", "verbose", "parallel"])
         pretrained = pretrain(
             autoencoder,
             X,
+            _data_key(X, memory),
             image_shape,
             augment,
             int(pretrain_seed),

@@ -21,9 +21,10 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._shapes import check_image_shape
+from ._validation import validate_rows
 from .net._device import resolve_device
 
 __all__ = ["FeatureExtractor"]
@@ -37,7 +38,8 @@ _FORMATS = (
     "torch.jit.save."
 )
 # Input dtypes kept as they are by validation; others become float32. Each
-# batch is then converted to float32, so X is never copied whole.
+# batch is then converted to float32, so X is never copied whole. Rows on
+# disk and uint8 rows are read batch by batch (skdec._validation).
 _DTYPES = [np.float32, np.float64]
 
 
@@ -176,6 +178,15 @@ class FeatureExtractor(
 
     Notes
     -----
+    ``X`` may be larger than memory, as for :class:`~skdec.DECClusterer`
+    (its Notes): a ``numpy.memmap``, an HDF5 or zarr dataset or any object
+    with ``shape``, ``dtype`` and ``__getitem__`` on row slices is read one
+    batch at a time, never copied whole. **uint8 rows are pixel values and
+    are divided by 255** as each batch is read (before ``mean`` and
+    ``std``). Such inputs are checked for their shape, dtype and number of
+    features without sklearn's ``validate_data``; their float rows are
+    checked for NaN and infinity batch by batch as they are read.
+
     Features are float32, as the network computes them (float64 would double
     the memory of large feature matrices without adding precision).
 
@@ -366,6 +377,8 @@ class FeatureExtractor(
         X : array-like of shape (n_samples, n_features)
             Rows: flattened images (channels first) with ``image_shape``,
             plain feature vectors without. No value may be NaN or infinite.
+            A memmap, an HDF5 or zarr dataset or a uint8 array is read batch
+            by batch (see Notes).
 
         y : Ignored
             Not used, present for API consistency by convention.
@@ -375,7 +388,7 @@ class FeatureExtractor(
         self : object
             Fitted transformer.
         """
-        X = validate_data(self, X, dtype=_DTYPES)
+        X = validate_rows(self, X, reset=True, dtype=_DTYPES, check_finite="batches")
         self.image_shape_ = check_image_shape(self.image_shape, X.shape[1])
         sample_shape = self.image_shape_ or (X.shape[1],)
         self._mean = self._std = None
@@ -406,7 +419,8 @@ class FeatureExtractor(
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Rows of the same layout as in ``fit``.
+            Rows of the same layout as in ``fit``; a memmap, an HDF5 or zarr
+            dataset or a uint8 array is read batch by batch (see Notes).
 
         Returns
         -------
@@ -414,7 +428,7 @@ class FeatureExtractor(
             The flattened network outputs, float32.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=_DTYPES)
+        X = validate_rows(self, X, reset=False, dtype=_DTYPES, check_finite="batches")
         features = np.empty((len(X), self.n_features_out_), dtype=np.float32)
         for start in range(0, len(X), self._batch_rows):
             stop = min(start + self._batch_rows, len(X))

@@ -5,6 +5,7 @@ astropy, an optional dependency (``pip install 'skdec[fits]'``), reads FITS
 files and is imported only when a folder holds one.
 """
 
+import json
 import math
 import os
 import sys
@@ -154,10 +155,15 @@ def _decode(path, kind, color, image_size, resize, fits):
 
 
 def _store(pixels, destination):
-    """Write (H, W[, 3]) pixels into a (C, H, W) float32 row, scaled to [0, 1]."""
+    """Write (H, W[, 3]) pixels into a (C, H, W) row: float32 scaled to
+    [0, 1], or uint8 (0-255; a float plane in [0, 1] is rounded to 8 bits)."""
     if pixels.ndim == 3:
         pixels = np.moveaxis(pixels, -1, 0)
-    if pixels.dtype == np.uint8:
+    if destination.dtype == np.uint8:
+        if pixels.dtype != np.uint8:  # a float plane, repeated on each channel
+            pixels = np.rint(np.clip(pixels, 0, 1) * 255)
+        destination[...] = pixels
+    elif pixels.dtype == np.uint8:
         np.divide(pixels, np.float32(255), out=destination)
     else:  # a single-channel float plane, repeated on each channel
         destination[...] = pixels
@@ -212,7 +218,9 @@ def _check_image_size(image_size):
     return int(image_size[0]), int(image_size[1])
 
 
-def _describe(root, n_images, image_shape, color, image_size, resize, targets):
+def _describe(
+    root, n_images, image_shape, color, image_size, resize, targets, memmap=None
+):
     channels = "RGB" if color == "rgb" else "grayscale"
     how = (
         "at their own size"
@@ -225,9 +233,14 @@ def _describe(root, n_images, image_shape, color, image_size, resize, targets):
         if targets is not None
         else "; no targets (not every file lies in a sub-folder)"
     )
+    stored = (
+        "scaled to [0, 1]"
+        if memmap is None
+        else f"stored as uint8 (0-255) in the memmap {memmap}"
+    )
     return (
         f"Image folder {root}\n\n{n_images} images read {how}, as {channels} "
-        f"pixels of shape {image_shape} (C, H, W) scaled to [0, 1]{classes}.\n"
+        f"pixels of shape {image_shape} (C, H, W) {stored}{classes}.\n"
     )
 
 
@@ -241,6 +254,7 @@ def _describe(root, n_images, image_shape, color, image_size, resize, targets):
         "return_X_y": ["boolean"],
         "on_error": [StrOptions({"raise", "skip"})],
         "n_jobs": [Interval(Integral, 1, None, closed="left"), None],
+        "memmap": [str, os.PathLike, None],
         "verbose": ["verbose"],
     },
     prefer_skip_nested_validation=True,
@@ -255,6 +269,7 @@ def load_image_folder(
     return_X_y=False,
     on_error="raise",
     n_jobs=None,
+    memmap=None,
     verbose=0,
 ):
     """Load every image file under a folder, sub-folders naming the classes.
@@ -318,6 +333,21 @@ def load_image_folder(
         None means ``min(8, os.cpu_count())``. The result does not depend
         on it.
 
+    memmap : str or path-like, default=None
+        A file to hold the pixels on disk instead of in memory, for folders
+        larger than memory. The first call decodes the images once into it,
+        as uint8 values 0-255 (16-bit, floating-point and FITS pixels, scaled
+        to [0, 1] as above, are rounded to 8 bits), and writes a small
+        sidecar ``<memmap>.json`` with the shape, the file names, the targets
+        and the size and modification time of every image file. A later call
+        with the same ``memmap`` reuses the file without decoding anything
+        when the folder's image files (names, sizes, modification times) and
+        the other arguments are unchanged, and rewrites it otherwise.
+        ``data`` is then a read-only uint8 :class:`numpy.memmap`, which
+        :class:`~skdec.DECClusterer` and :class:`~skdec.FeatureExtractor`
+        read batch by batch, dividing by 255 as they go, so the pixels are
+        never all in memory.
+
     verbose : int, default=0
         If positive, show progress: a tqdm bar when tqdm is installed and
         standard error is a terminal, else a line every 10% of the files
@@ -349,6 +379,9 @@ def load_image_folder(
         ``data`` takes ``n_images * C * H * W * 4`` bytes (10,000 RGB images
         of 64x64 take 491 MB), ``images`` nothing more. When files are
         skipped, the rows they were given stay allocated after the others.
+        With ``memmap``, ``data`` is a read-only uint8 memmap of that file
+        (a quarter of the float32 size, on disk) and ``images`` a view of
+        it.
 
     (data, target) : tuple if ``return_X_y`` is True
 
@@ -397,16 +430,43 @@ def load_image_folder(
             f"No image file {where} {root}: looked for the extensions "
             f"{', '.join(PILLOW_SUFFIXES + FITS_SUFFIXES)} (any case)."
         )
-    fits = _import_fits() if any(kind == "fits" for _, kind in files) else None
-
     names = [str(name) for name, _ in files]
     targets = None
     if all(len(name.parts) > 1 for name, _ in files):
         targets = sorted({name.parts[0] for name, _ in files})
+    store = None
+    if memmap is not None:
+        options = dict(
+            image_size=image_size,
+            color=color,
+            resize=resize,
+            recursive=bool(recursive),
+            on_error=on_error,
+        )
+        store = _MemmapStore(memmap, root, files, options)
+        cached = store.load()
+        if cached is not None:
+            if verbose:
+                print(
+                    f"[load_image_folder] reusing {store.path}: the "
+                    f"{len(files)} image files are unchanged",
+                    flush=True,
+                )
+            out, kept, errors = cached
+            return _result(
+                root, files, names, targets, out, kept, errors, color,
+                image_size, resize, on_error, return_X_y, store,
+            )  # fmt: skip
+    fits = _import_fits() if any(kind == "fits" for _, kind in files) else None
 
     channels = 3 if color == "rgb" else 1
     n_files = len(files)
     out, errors = None, [None] * n_files
+
+    def allocate(shape):
+        if store is None:
+            return np.empty(shape, dtype=np.float32)
+        return store.create(shape)
 
     def decode(i):
         name, kind = files[i]
@@ -428,7 +488,7 @@ def load_image_folder(
     try:
         start = 0
         if image_size is not None:
-            out = np.empty((n_files, channels) + image_size, dtype=np.float32)
+            out = allocate((n_files, channels) + image_size)
         else:  # the first readable image sets the size
             while out is None and start < n_files:
                 try:
@@ -436,8 +496,7 @@ def load_image_folder(
                 except Exception as exc:
                     errors[start] = _file_error(root, names[start], exc, on_error)
                 else:
-                    shape = (n_files, channels) + pixels.shape[:2]
-                    out = np.empty(shape, dtype=np.float32)
+                    out = allocate((n_files, channels) + pixels.shape[:2])
                     _store(pixels, out[start])
                     reference = start
                 start += 1
@@ -467,7 +526,20 @@ def load_image_folder(
         if row != i:
             out[row] = out[i]
     out = out[: len(kept)]
+    if store is not None:
+        out = store.commit(out, kept, errors, targets)
+    return _result(
+        root, files, names, targets, out, kept, errors, color, image_size,
+        resize, on_error, return_X_y, store,
+    )  # fmt: skip
 
+
+def _result(
+    root, files, names, targets, out, kept, errors, color, image_size, resize,
+    on_error, return_X_y, store,
+):  # fmt: skip
+    """The Bunch (or ``(data, target)``) of the images ``out`` (n, C, H, W)
+    read from the files of index ``kept``."""
     data = out.reshape(len(kept), -1)
     target = None
     if targets is not None:
@@ -477,19 +549,103 @@ def load_image_folder(
         return data, target
     bunch = Bunch(
         data=data,
-        images=np.moveaxis(out, 1, -1) if channels == 3 else out[:, 0],
+        images=np.moveaxis(out, 1, -1) if out.shape[1] == 3 else out[:, 0],
         image_shape=tuple(out.shape[1:]),
         filenames=np.array([names[i] for i in kept]),
         DESCR=_describe(
-            root, len(kept), out.shape[1:], color, image_size, resize, targets
+            root,
+            len(kept),
+            out.shape[1:],
+            color,
+            image_size,
+            resize,
+            targets,
+            None if store is None else store.path,
         ),
     )
     if targets is not None:
         bunch.target, bunch.target_names = target, np.array(targets)
     if on_error == "skip":
-        bunch.skipped = [(names[i], errors[i]) for i in range(n_files) if errors[i]]
+        bunch.skipped = [(names[i], errors[i]) for i in range(len(files)) if errors[i]]
         bunch.n_skipped = len(bunch.skipped)
     return bunch
+
+
+class _MemmapStore:
+    """The uint8 memmap of ``load_image_folder(memmap=...)`` and its sidecar
+    ``<path>.json``: written once, reused while the folder is unchanged."""
+
+    FORMAT = 1
+
+    def __init__(self, path, root, files, options):
+        self.path = Path(path).expanduser()
+        self.sidecar = self.path.with_name(self.path.name + ".json")
+        self.partial = self.path.with_name(self.path.name + ".partial")
+        self.key = {
+            "format": self.FORMAT,
+            "root": str(root.resolve()),
+            "options": {k: _jsonable(v) for k, v in options.items()},
+            "files": [
+                [str(name), stat.st_size, stat.st_mtime_ns]
+                for name, stat in ((name, os.stat(root / name)) for name, _ in files)
+            ],
+        }
+
+    def load(self):
+        """``(out, kept, errors)`` from an up-to-date file, else None."""
+        try:
+            meta = json.loads(self.sidecar.read_text())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(meta, dict) or any(
+            meta.get(k) != v for k, v in self.key.items()
+        ):
+            return None
+        shape = tuple(meta["shape"])
+        try:
+            if self.path.stat().st_size < math.prod(shape):
+                return None
+        except OSError:
+            return None
+        out = np.memmap(self.path, dtype=np.uint8, mode="r", shape=shape)
+        errors = [None] * len(self.key["files"])
+        for i, message in meta["skipped"]:
+            errors[i] = message
+        return out, meta["kept"], errors
+
+    def create(self, shape):
+        """A new uint8 memmap of ``shape`` to decode into; the old sidecar
+        goes first, so that no stale one outlives a failed rewrite."""
+        self.sidecar.unlink(missing_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        return np.memmap(self.partial, dtype=np.uint8, mode="w+", shape=shape)
+
+    def commit(self, out, kept, errors, targets):
+        """Flush the decoded rows ``out`` (the first ``len(kept)`` of the
+        file), move the file into place, write the sidecar; reopen read-only."""
+        shape = tuple(int(s) for s in out.shape)
+        out.flush()
+        del out
+        try:  # the rows of skipped files, at the end (the caller still maps it)
+            os.truncate(self.partial, math.prod(shape))
+        except OSError:
+            pass
+        os.replace(self.partial, self.path)
+        meta = dict(
+            self.key,
+            shape=list(shape),
+            kept=[int(i) for i in kept],
+            skipped=[[i, e] for i, e in enumerate(errors) if e is not None],
+            targets=targets,
+        )
+        temporary = self.sidecar.with_name(self.sidecar.name + ".partial")
+        temporary.write_text(json.dumps(meta))
+        os.replace(temporary, self.sidecar)
+        return np.memmap(self.path, dtype=np.uint8, mode="r", shape=shape)
+
+
+def _jsonable(value):
+    return list(value) if isinstance(value, tuple) else value
 
 
 class _SizeMismatch:

@@ -10,10 +10,11 @@ import numpy as np
 import torch
 from sklearn.cluster import KMeans
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._dec import DECClusterer, install_clustering, self_train
 from ._unlabelled import unlabelled_mask
+from ._validation import validate_rows
 from .net import embed, interruptible, predict_batched
 from .net._device import seeded
 from .nn import ClusteringLayer
@@ -262,7 +263,8 @@ def _finish(
 
 def _prepare(model, X, copy, random_state):
     _check_model(model)
-    X = validate_data(model, X, reset=False, dtype=np.float32)
+    # as the model's fit read X: rows on disk batch by batch, uint8 / 255
+    X = validate_rows(model, X, reset=False)
     if copy:
         model = deepcopy(model)
     rng = check_random_state(random_state)

@@ -14,7 +14,15 @@ from ._inference import (
     predict_batched,
 )
 from ._interrupt import interruptible, interruptible_fit
-from ._loader import TensorBatchIterator, as_float_tensor, epochs_for_iterations
+from ._loader import (
+    BlockShuffleIterator,
+    TensorBatchIterator,
+    as_float_tensor,
+    batch_iterator,
+    epochs_for_iterations,
+    read_ahead,
+    to_device_ahead,
+)
 from ._nets import (
     AutoencoderNet,
     DECNet,
@@ -34,6 +42,7 @@ from ._parallel import (
 )
 from ._pickling import pack_state, unpack_state
 from ._progress import EpochProgress, Progress
+from ._rows import ArrayRows, EncodedRows
 
 __all__ = [
     "INFERENCE_BATCH_SIZE",
@@ -45,10 +54,13 @@ __all__ = [
     "gather_rows",
     "is_main_process",
     "parallelism",
+    "ArrayRows",
     "AutoencoderNet",
+    "BlockShuffleIterator",
     "DECNet",
     "ClusterCollapseWarning",
     "EmptyClusterWarning",
+    "EncodedRows",
     "EpochProgress",
     "LabelHeadNet",
     "Progress",
@@ -56,6 +68,7 @@ __all__ = [
     "TensorBatchIterator",
     "TrainingDivergedError",
     "as_float_tensor",
+    "batch_iterator",
     "check_finite_loss",
     "embed",
     "embed_and_assign",
@@ -65,6 +78,8 @@ __all__ = [
     "interruptible",
     "interruptible_fit",
     "predict_batched",
+    "read_ahead",
+    "to_device_ahead",
     "tune_malloc",
     "unpack_state",
 ]

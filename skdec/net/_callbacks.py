@@ -12,6 +12,7 @@ from ..nn import target_distribution
 from ._inference import INFERENCE_BATCH_SIZE
 from ._loader import as_float_tensor
 from ._progress import Progress
+from ._rows import ArrayRows
 
 __all__ = [
     "ClusterCollapseWarning",
@@ -125,7 +126,8 @@ class TargetDistributionUpdate(Callback):
         self.verbose = verbose
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
-        self.X_ = as_float_tensor(X)
+        # rows on disk are read batch by batch at each update
+        self.X_ = X if isinstance(X, ArrayRows) else as_float_tensor(X)
         self.iteration_ = 0
         self.updates_ = []
         self.converged_ = False

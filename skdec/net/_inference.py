@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import torch
 
-from ._loader import as_float_tensor
+from ._loader import as_float_tensor, read_ahead, to_device_ahead
+from ._rows import ArrayRows
 
 __all__ = [
     "INFERENCE_BATCH_SIZE",
@@ -43,13 +44,17 @@ def inference_batches(
     Parameters
     ----------
     module : torch.nn.Module
-    X : array-like or Tensor of shape (n_samples, ...)
-        Converted to float32 one batch at a time.
+    X : array-like, Tensor or ArrayRows of shape (n_samples, ...)
+        Converted to float32 one batch at a time; rows of an
+        :class:`~skdec.net.ArrayRows` (on disk) are read by a background
+        thread one batch ahead (:func:`~skdec.net.read_ahead`).
     forward : callable, default=None
         ``forward(module, batch)``; returns a tensor or a tuple of tensors
         with one row per row of ``batch``.
     batch_size : int, default=INFERENCE_BATCH_SIZE
     device : str or torch.device, default='cpu'
+        On CUDA the batches stay on the host until they are copied through
+        pinned memory, one batch ahead (:func:`~skdec.net.to_device_ahead`).
 
     Yields
     ------
@@ -72,9 +77,11 @@ def inference_batches(
         forward = _call
     was_training = module.training
     module.eval()
+    parts = _host_batches(X, batch_size)
+    if isinstance(X, ArrayRows):
+        parts = read_ahead(parts)
     try:
-        for start in range(0, len(X), batch_size):
-            xb = as_float_tensor(X[start : start + batch_size]).to(device)
+        for (xb,) in to_device_ahead(parts, device):
             n = len(xb)
             padded = xb
             if n < batch_size:
@@ -86,7 +93,13 @@ def inference_batches(
             else:
                 yield xb, out[:n]
     finally:
+        parts.close()
         module.train(was_training)
+
+
+def _host_batches(X, batch_size):
+    for start in range(0, len(X), batch_size):
+        yield (as_float_tensor(X[start : start + batch_size]),)
 
 
 def _call(module, batch):
@@ -122,17 +135,27 @@ def predict_batched(
     >>> bool(torch.equal(predict_batched(layer, X)[2], alone[0]))
     True
     """
-    parts = [
-        out
-        for _, out in inference_batches(
-            module, X, forward=forward, batch_size=batch_size, device=device
-        )
-    ]
-    if not parts:
+    # the result is allocated once, at the first batch, and each batch
+    # copied into it: a list of small per-batch outputs kept between the
+    # batches' large freed activations fragmented the heap by about the
+    # largest activation per batch (8 MB a batch for the default network)
+    result, start, is_tuple = None, 0, False
+    for _, out in inference_batches(
+        module, X, forward=forward, batch_size=batch_size, device=device
+    ):
+        is_tuple = isinstance(out, tuple)
+        columns = out if is_tuple else (out,)
+        if result is None:
+            result = tuple(
+                torch.empty((len(X), *c.shape[1:]), dtype=c.dtype, device=c.device)
+                for c in columns
+            )
+        for whole, column in zip(result, columns, strict=True):
+            whole[start : start + len(column)] = column
+        start += len(columns[0])
+    if result is None:
         raise ValueError("X has no rows.")
-    if isinstance(parts[0], tuple):
-        return tuple(torch.cat(column) for column in zip(*parts, strict=True))
-    return torch.cat(parts)
+    return result if is_tuple else result[0]
 
 
 def embed(

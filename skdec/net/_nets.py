@@ -11,7 +11,7 @@ from skorch.dataset import unpack_data
 
 from ._allocator import tune_malloc
 from ._inference import INFERENCE_BATCH_SIZE, embed_and_assign
-from ._loader import TensorBatchIterator
+from ._loader import batch_iterator
 
 __all__ = ["AutoencoderNet", "DECNet", "TrainingDivergedError", "check_finite_loss"]
 
@@ -35,7 +35,12 @@ def _reconstruction_loss(x_hat: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
 
 
 class _FastNet(NeuralNet):
-    """NeuralNet defaults for in-memory data: no validation split, tensor batches.
+    """NeuralNet defaults for skdec's data: no validation split, whole batches.
+
+    Batches are sliced out of in-memory data, or read block by block from
+    rows on disk (:class:`~skdec.net.ArrayRows`), by
+    :func:`~skdec.net.batch_iterator`; on a CUDA ``device`` they are copied
+    through pinned memory one batch ahead of the training step.
 
     ``augmenter``, when given, is a callable applied to each training batch of
     ``X`` (for example :class:`skdec.nn.RandomShiftRotate`); prediction never
@@ -55,8 +60,9 @@ class _FastNet(NeuralNet):
         self.augmenter = augmenter
         self.autocast_dtype = autocast_dtype
         kwargs.setdefault("train_split", None)
-        kwargs.setdefault("iterator_train", TensorBatchIterator)
-        kwargs.setdefault("iterator_valid", TensorBatchIterator)
+        for stage in ("iterator_train", "iterator_valid"):
+            if kwargs.setdefault(stage, batch_iterator) is batch_iterator:
+                kwargs.setdefault(f"{stage}__device", kwargs.get("device", "cpu"))
         kwargs.setdefault("iterator_train__shuffle", True)
         # a last batch of a handful of samples costs a full optimiser step and
         # gives a noisy gradient; the samples are in other epochs' batches
