@@ -35,7 +35,6 @@ import csv
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -43,6 +42,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _memory import peak_rss_mb  # benchmarks/_memory.py, beside this script
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_CLUSTPY = Path.home() / "venvs" / "clustpy" / "bin" / "python"
@@ -103,22 +103,6 @@ def ae_flops_per_sample(model):
         if n.endswith("weight")
     )
     return 6 * 2 * weights  # forward 2 per weight, backward 4 per weight
-
-
-def peak_rss_mb():
-    """This process's peak resident memory: VmHWM where /proc has it.
-
-    Not ``ru_maxrss``: on Linux that carries the parent's resident memory at
-    the fork that started this worker (about 400 MB here: the parent holds
-    the data and torch), so it overstated every method's peak.
-    """
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def matmul_gflops(threads):

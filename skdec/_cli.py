@@ -28,7 +28,7 @@ GRID_SUBJECTS = 32  # subjects in each montages/cluster_<k>.png
 SKIPPED_SHOWN = 10  # unreadable files named in the output
 
 
-def _save_figure(model, X, labels, out: Path, title: str):
+def _save_figure(model, embedding, labels, out: Path, title: str):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -37,7 +37,7 @@ def _save_figure(model, X, labels, out: Path, title: str):
     from .plotting import plot_embedding, plot_training_curves
 
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.8))
-    plot_embedding(model.transform(X), labels, ax=axes[0], title=title)
+    plot_embedding(embedding, labels, ax=axes[0], title=title)
     plot_training_curves(model, axes=axes[1:])
     fig.tight_layout()
     fig.savefig(out, dpi=110)
@@ -128,9 +128,10 @@ def cluster(args) -> dict:
     with staged(out) as folder:
         # the run folder (model.joblib, embedding.npy, labels.csv, run.json)
         # that the later commands read with --model
-        write_run(folder, model, X, labels, y, data.filenames, record)
+        embedding = model.transform(X)  # one pass: saved and drawn
+        write_run(folder, model, embedding, labels, y, data.filenames, record)
         (folder / "metrics.json").write_text(json.dumps(result, indent=2, default=str))
-        _save_figure(model, X, labels, folder / "dec.png", f"DEC on {name}")
+        _save_figure(model, embedding, labels, folder / "dec.png", f"DEC on {name}")
         montages = [
             out / p.relative_to(folder)
             for p in _write_montages(

@@ -163,12 +163,13 @@ def run_record(
     }
 
 
-def write_run(folder: Path, model, X, labels, y, filenames, record: dict):
-    """Write the four files of a run folder into ``folder``."""
+def write_run(folder: Path, model, embedding, labels, y, filenames, record: dict):
+    """Write the four files of a run folder into ``folder``; ``embedding`` is
+    ``model.transform(X)``, computed once by the caller, which draws it too."""
     import joblib
 
     joblib.dump(model, folder / MODEL_FILE)
-    np.save(folder / EMBEDDING_FILE, model.transform(X))
+    np.save(folder / EMBEDDING_FILE, embedding)
     write_labels(folder / LABELS_FILE, labels, y, filenames)
     (folder / RUN_FILE).write_text(json.dumps(record, indent=2) + "\n")
 

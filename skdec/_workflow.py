@@ -723,7 +723,8 @@ def _surgery(args, operation):
     )
     surgery = _surgery_report(report, new, run.y)
     with staged(out) as folder:
-        write_run(folder, new, run.X, new.labels_, run.y, run.filenames, record)
+        embedding = new.transform(run.X)
+        write_run(folder, new, embedding, new.labels_, run.y, run.filenames, record)
         _write_json(folder / "surgery.json", surgery)
     print(
         f"skdec: {report['n_clusters_before']} -> {report['n_clusters_after']} "

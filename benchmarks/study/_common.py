@@ -18,7 +18,6 @@ import csv
 import json
 import os
 import platform
-import resource
 import sys
 import time
 import warnings
@@ -26,6 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+# benchmarks/_memory.py, shared with bench_dec.py
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _memory import peak_rss_mb  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parents[1] / "results" / "study"
 
@@ -366,18 +369,6 @@ def timed_logged(func, *args, **kwargs):
     for w in caught:
         log(f"  warning: {w.category.__name__}: {str(w.message).splitlines()[0]}")
     return result, seconds, [w.category.__name__ for w in caught]
-
-
-def peak_rss_mb():
-    """This process's peak resident memory in MB (``VmHWM`` where /proc has
-    it; ``ru_maxrss`` elsewhere)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def start(args, plan):
