@@ -126,6 +126,36 @@ def test_training_sizes_and_their_seeds(study):
     assert notes == ["sizes above the training pool (1,000) are replaced by the pool"]
 
 
+def test_training_size_resumes_an_earlier_run(digits, tmp_path):
+    """--resume keeps an earlier run's fits and fits only the missing pairs;
+    a run on other data is refused."""
+    data = ("--data", digits / "rows.npy", "--labels", digits / "y.npy")
+    first, second = tmp_path / "first", tmp_path / "second"
+    done = run("training_size", "--quick", "--threads", 1, "--seeds", 1, *data,
+               "--output", first)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    earlier = json.loads((first / "training_size.json").read_text())["runs"]
+    assert {r["seed"] for r in earlier} == {1}
+    done = run("training_size", "--quick", "--threads", 1, "--seeds", 0, *data,
+               "--resume", first / "training_size.json", "--output", second)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"resumed {len(earlier)} runs" in done.stdout
+    assert " seed 1:" not in done.stdout  # not fitted again
+    assert done.stdout.count(" seed 0:") == len(earlier)
+    record = json.loads((second / "training_size.json").read_text())
+    assert [r for r in record["runs"] if r["seed"] == 1] == earlier
+    assert {r["seed"] for r in record["runs"]} == {0, 1}
+    for row in record["table"]["rows"]:
+        assert row[1] == "0, 1"
+    # the images of the same digits are other data: refused, in one line
+    done = run("training_size", "--quick", "--threads", 1, "--data",
+               digits / "images.npy", "--labels", digits / "y.npy",
+               "--resume", first / "training_size.json", "--output", second)  # fmt: skip
+    assert done.returncode == 2
+    assert "--resume:" in done.stderr and "same data" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
 @pytest.mark.skipif(
     not FASHION_MNIST.exists(),
     reason="Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)",

@@ -490,12 +490,20 @@ def pyplot():
     return plt
 
 
+def short_count(value):
+    """``1000`` -> ``'1k'``, ``2500`` -> ``'2.5k'``, ``300`` -> ``'300'``."""
+    if value >= 1000 and value % 100 == 0:
+        return f"{value / 1000:g}k"
+    return f"{value:,}"
+
+
 def label_log_axis(ax, values):
-    """A logarithmic x axis ticked at ``values`` only, written out in full."""
+    """A logarithmic x axis ticked at ``values`` only (1k for 1,000: close
+    ticks such as 5,000 and 10,000 stay readable)."""
     from matplotlib.ticker import NullLocator
 
     ax.set_xscale("log")
-    ax.set_xticks(values, [f"{v:,}" for v in values])
+    ax.set_xticks(values, [short_count(v) for v in values])
     ax.xaxis.set_minor_locator(NullLocator())
 
 

@@ -20,11 +20,15 @@ On your own subjects (sizes above the training pool are replaced by the pool):
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 from _common import (
     StudyError,
     dec_description,
     dec_params,
+    fail,
     fmt,
     label_log_axis,
     load_or_fail,
@@ -65,6 +69,16 @@ def parser():
         "the full design: 60000)",
     )
     p.add_argument(
+        "--resume",
+        type=Path,
+        metavar="JSON",
+        help="a training_size.json of an earlier run on the same data: its "
+        "runs are kept and only the (size, seed) pairs it lacks are fitted, "
+        "e.g. --all-seeds-up-to 60000 --resume "
+        "benchmarks/results/study/training_size/training_size.json turns the "
+        "default run into the full design",
+    )
+    p.add_argument(
         "--n-clusters",
         type=int,
         help="clusters (default: the number of classes, 10 for Fashion-MNIST)",
@@ -75,6 +89,8 @@ def parser():
 def check(args):
     if min(args.sizes) < 2:
         raise StudyError(f"--sizes must be at least 2, got {min(args.sizes)}.")
+    if args.resume is not None and not args.resume.is_file():
+        raise StudyError(f"--resume: no file {args.resume}.")
     if args.n_clusters is not None and args.n_clusters < 1:
         raise StudyError(f"--n-clusters must be at least 1, got {args.n_clusters}.")
 
@@ -91,6 +107,30 @@ def plan_sizes(args, n_pool):
         s: args.seeds if s <= args.all_seeds_up_to else args.seeds[:1] for s in capped
     }
     return plan, notes
+
+
+def earlier_runs(path, data, n_clusters, quick):
+    """The runs of an earlier ``training_size.json`` on the same data and
+    settings; anything else is refused (its numbers would not compare)."""
+    try:
+        record = json.loads(path.read_text())
+        runs = record["runs"]
+        same = {
+            "data": (record["data"], data.describe()),
+            "n_clusters": (record["n_clusters"], n_clusters),
+            "--quick": (record["settings"]["quick"], quick),
+        }
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise StudyError(
+            f"--resume: {path} is not a training_size.json ({exc})."
+        ) from None
+    for what, (then, now) in same.items():
+        if then != now:
+            raise StudyError(
+                f"--resume: {path} was run with {what} {then!r}, this run has "
+                f"{now!r}; resume only a run on the same data and settings."
+            )
+    return runs
 
 
 def fit_one(data, size, seed, n_clusters, quick):
@@ -201,8 +241,21 @@ def main(argv=None):
         ],
     )
     runs = []
+    if args.resume is not None:
+        try:
+            runs = earlier_runs(args.resume, data, n_clusters, args.quick)
+        except StudyError as exc:
+            fail(p, exc)
+        runs = [r for r in runs if r["size"] in plan]  # the sizes asked for
+        for size, seeds in plan.items():
+            earlier = (r["seed"] for r in runs if r["size"] == size)
+            plan[size] = sorted({*seeds, *earlier})
+        log(f"resumed {len(runs)} runs from {args.resume}")
+    done = {(r["size"], r["seed"]) for r in runs}
     for size, seeds in plan.items():
         for seed in seeds:
+            if (size, seed) in done:
+                continue
             run = fit_one(data, size, seed, n_clusters, args.quick)
             runs.append(run)
             log(
@@ -211,6 +264,7 @@ def main(argv=None):
                 f"{run['seen']['nmi']:.3f} unseen {run['unseen']['nmi']:.3f}, "
                 f"fit {run['fit_seconds']:.1f} s"
             )
+    runs.sort(key=lambda r: (r["size"], r["seed"]))
     header, rows = summarise(runs, plan)
     write_table(args, NAME, header, rows)
     plot(args, runs, plan, data)
