@@ -131,13 +131,14 @@ def test_training_size_resumes_an_earlier_run(digits, tmp_path):
     a run on other data is refused."""
     data = ("--data", digits / "rows.npy", "--labels", digits / "y.npy")
     first, second = tmp_path / "first", tmp_path / "second"
+    resume = ("--resume", first / "training_size.json")
     done = run("training_size", "--quick", "--threads", 1, "--seeds", 1, *data,
                "--output", first)  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     earlier = json.loads((first / "training_size.json").read_text())["runs"]
     assert {r["seed"] for r in earlier} == {1}
     done = run("training_size", "--quick", "--threads", 1, "--seeds", 0, *data,
-               "--resume", first / "training_size.json", "--output", second)  # fmt: skip
+               *resume, "--output", second)  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     assert f"resumed {len(earlier)} runs" in done.stdout
     assert " seed 1:" not in done.stdout  # not fitted again
@@ -149,8 +150,8 @@ def test_training_size_resumes_an_earlier_run(digits, tmp_path):
         assert row[1] == "0, 1"
     # the images of the same digits are other data: refused, in one line
     done = run("training_size", "--quick", "--threads", 1, "--data",
-               digits / "images.npy", "--labels", digits / "y.npy",
-               "--resume", first / "training_size.json", "--output", second)  # fmt: skip
+               digits / "images.npy", "--labels", digits / "y.npy", *resume,
+               "--output", second)  # fmt: skip
     assert done.returncode == 2
     assert "--resume:" in done.stderr and "same data" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
