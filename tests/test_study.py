@@ -181,6 +181,7 @@ def test_quick_run_on_fashion_mnist(tmp_path):
             "cannot read",
         ),
         ("volunteers", ["--accuracies", "1.5"], "--accuracies must lie in [0, 1]"),
+        ("volunteers", ["--lr-scratch", "1e-3", "0"], "--lr-scratch must be positive"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(name, args, message, tmp_path):

@@ -15,8 +15,8 @@ scored on the held-out test images:
                the same labels, fitted at each --lr-scratch rate (Adam, 1e-3
                and 1e-2): the table keeps the rate with the better test
                accuracy, an upper bound for training from scratch (no rate
-               suits every budget: 1e-2 stays at chance on 10-100 labels in
-               some runs, 1e-3 is slower on 1,000).
+               suits every run: 1e-2 stays at chance on 10-100 labels in
+               most runs, and wins some of those with 1,000).
 
 Epochs to converge: best_epoch_ of early stopping on the training loss
 (patience 10 epochs, relative tol 1e-3; at most --max-epochs); "ran" counts the
@@ -132,6 +132,11 @@ def check(args):
     bad = [a for a in args.accuracies if not 0 <= a <= 1]
     if bad:
         raise StudyError(f"--accuracies must lie in [0, 1], got {bad[0]}.")
+    rates = [args.lr_head, *args.lr_scratch]
+    if min(rates) <= 0:
+        raise StudyError(
+            f"--lr-head and --lr-scratch must be positive, got {min(rates)}."
+        )
     if args.max_epochs < 1:
         raise StudyError(f"--max-epochs must be at least 1, got {args.max_epochs}.")
 
