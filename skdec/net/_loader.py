@@ -173,7 +173,24 @@ def read_ahead(items, depth: int = 2):
             future.cancel()
 
 
-class TensorBatchIterator:
+class _BatchIterator:
+    """What both batch iterators share: the rows ``X`` (as the subclass
+    holds them), the targets, the batch settings and the number of batches."""
+
+    def __init__(self, X, dataset, batch_size, shuffle, drop_last, device):
+        self.X = X
+        y = getattr(dataset, "y", None)
+        self.y = None if y is None else torch.as_tensor(np.asarray(y))
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self.device = device
+
+    def __len__(self) -> int:
+        return _n_batches(len(self.X), self.batch_size, self.drop_last)
+
+
+class TensorBatchIterator(_BatchIterator):
     """Iterate over a skorch ``Dataset`` in mini-batches by fancy indexing.
 
     skorch's default ``DataLoader`` calls ``Dataset.__getitem__`` once per sample
@@ -207,16 +224,9 @@ class TensorBatchIterator:
     def __init__(
         self, dataset, batch_size, shuffle=False, drop_last=False, device=None
     ):
-        self.X = as_float_tensor(dataset.X)
-        y = getattr(dataset, "y", None)
-        self.y = None if y is None else torch.as_tensor(np.asarray(y))
-        self.batch_size = int(batch_size)
-        self.shuffle = shuffle
-        self.drop_last = drop_last
-        self.device = device
-
-    def __len__(self) -> int:
-        return _n_batches(len(self.X), self.batch_size, self.drop_last)
+        super().__init__(
+            as_float_tensor(dataset.X), dataset, batch_size, shuffle, drop_last, device
+        )
 
     def __iter__(self):
         batches = self._host_batches()
@@ -239,7 +249,7 @@ class TensorBatchIterator:
         return torch.randperm(len(self.X)) if self.shuffle else None
 
 
-class BlockShuffleIterator:
+class BlockShuffleIterator(_BatchIterator):
     """Mini-batches read block by block from rows that stay where they are.
 
     For :class:`~skdec.net.ArrayRows` (a memmap, an HDF5 or zarr dataset):
@@ -300,13 +310,8 @@ class BlockShuffleIterator:
         window_blocks=None,
     ):
         X = dataset.X
-        self.X = X if isinstance(X, ArrayRows) else ArrayRows(X)
-        y = getattr(dataset, "y", None)
-        self.y = None if y is None else torch.as_tensor(np.asarray(y))
-        self.batch_size = int(batch_size)
-        self.shuffle = shuffle
-        self.drop_last = drop_last
-        self.device = device
+        X = X if isinstance(X, ArrayRows) else ArrayRows(X)
+        super().__init__(X, dataset, batch_size, shuffle, drop_last, device)
         if block_bytes is None:
             block_bytes = BLOCK_BYTES
         if window_blocks is None:
@@ -315,9 +320,6 @@ class BlockShuffleIterator:
             self.X.shape[1], self.X.source_dtype.itemsize, block_bytes
         )
         self.window_blocks = max(1, int(window_blocks))
-
-    def __len__(self) -> int:
-        return _n_batches(len(self.X), self.batch_size, self.drop_last)
 
     def _windows(self):
         """``(blocks, permutation or None)`` per window; every draw is made
