@@ -133,13 +133,17 @@ def worker(args):
             ConvAutoencoder,
             DECClusterer,
             MLPAutoencoder,
+            ShiftRotate,
             StackedAutoencoder,
         )
 
         # nested names reach the autoencoder: {"autoencoder__epochs": 50};
         # {"autoencoder": "stacked"} picks the paper's layer-wise pretraining,
-        # {"autoencoder": "conv", "image_shape": [28, 28]} the convolutional one
+        # {"autoencoder": "conv", "image_shape": [28, 28]} the convolutional one;
+        # {"augment": "shift-rotate", "augment__max_shift": 0.05} sets the amounts
         params = dict(json.loads(args.dec_params or "{}"))
+        if params.get("augment") == "shift-rotate":
+            params["augment"] = ShiftRotate()
         kind = params.pop("autoencoder", "mlp")
         kinds = {
             "mlp": MLPAutoencoder,
