@@ -619,10 +619,13 @@ class ShiftRotate(BaseEstimator):
 
     Parameters
     ----------
-    max_shift : float, default=0.1
+    max_shift : float, default=0.05
         Largest translation, as a fraction of the smaller image side.
-    max_rotation : float, default=10.0
-        Largest rotation in degrees.
+    max_rotation : float, default=5.0
+        Largest rotation in degrees. The defaults are half of DEC-DA's
+        (0.1 and 10 degrees): measured on sklearn digits and Fashion-MNIST,
+        they cluster as accurately or better, with higher NMI and without
+        the collapse roll-backs of the larger amounts (docs/benchmarks.rst).
 
     Examples
     --------
@@ -636,7 +639,7 @@ class ShiftRotate(BaseEstimator):
         "max_rotation": [Interval(Real, 0, 180, closed="both")],
     }
 
-    def __init__(self, max_shift=0.1, max_rotation=10.0):
+    def __init__(self, max_shift=0.05, max_rotation=5.0):
         self.max_shift = max_shift
         self.max_rotation = max_rotation
 

@@ -459,7 +459,8 @@ def test_augment_auto_follows_image_shape(blobs, fast_dec_params):
     assert plain.augmenter_ is None
     images = DECClusterer(4, image_shape=(2, 5), random_state=0, **params).fit(X)
     assert images.augmenter_.image_shape == (1, 2, 5)
-    assert images.augmenter_.max_shift == pytest.approx(0.2)  # 0.1 of 2 pixels
+    assert images.augmenter_.max_shift == pytest.approx(0.1)  # 0.05 of 2 pixels
+    assert images.augmenter_.max_rotation == pytest.approx(5.0)
     off = DECClusterer(4, image_shape=(2, 5), augment=None, random_state=0, **params)
     assert off.fit(X).augmenter_ is None
     own = ShiftRotate(max_shift=0.5, max_rotation=0)
