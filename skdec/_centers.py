@@ -5,18 +5,13 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import torch
-from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans
 from sklearn.mixture import GaussianMixture
-from sklearn.neighbors import NearestNeighbors
 
 from .cluster import SphericalKMeans
 
 INIT_STRATEGIES = ("umap", "kmeans", "spherical-kmeans", "gmm", "random")
 UMAP_REQUIREMENT = ">=0.5.5,<0.6"  # as in pyproject.toml's dependencies
-UMAP_NEIGHBORS = 20  # N2D's
-UMAP_RUNS = 3  # partitions in the consensus of init='umap'
 
 
 def _member_means(Z, labels, n_clusters, rng):
@@ -98,17 +93,8 @@ def initial_centers(Z, n_clusters, init, n_init, random_state):
 
 
 def _umap_gmm_partition(Z, n_clusters, n_init, random_state):
-    """Labels and posteriors of the consensus of ``UMAP_RUNS`` partitions.
-
-    Each partition is a Gaussian mixture (``n_init`` restarts) on a UMAP
-    projection of ``Z`` (N2D's manifold step: 20 neighbours, ``min_dist=0``)
-    with a seed of its own. All share one exact neighbour graph, searched on
-    every torch thread (exact neighbours do not depend on the thread count, so
-    the labels stay reproducible). The consensus is a k-means of the
-    partitions' one-hot labels side by side; each partition is then matched
-    to it (Hungarian algorithm), their posteriors are averaged, and the
-    labels are the averaged posteriors' most probable clusters.
-    """
+    """Labels and posteriors of a Gaussian mixture on a UMAP projection of
+    ``Z`` (N2D's manifold step: 20 neighbours, ``min_dist=0``)."""
     try:
         import umap
     except ImportError as exc:  # a dependency of skdec: a broken installation
@@ -117,61 +103,17 @@ def _umap_gmm_partition(Z, n_clusters, n_init, random_state):
             f"be imported ({exc}); reinstall it with: pip install 'umap-learn"
             f"{UMAP_REQUIREMENT}', or choose another init such as 'kmeans'."
         ) from exc
-    n_neighbors = min(UMAP_NEIGHBORS, len(Z) - 1)
-    # each point is its own first neighbour, as in UMAP's own search
-    search = NearestNeighbors(n_neighbors=n_neighbors, n_jobs=torch.get_num_threads())
-    distances, indices = search.fit(Z).kneighbors(Z)
-    seeds = [int(s) for s in random_state.randint(2**31 - 1, size=UMAP_RUNS + 1)]
-    partitions = []
-    for seed in seeds[:-1]:
-        with warnings.catch_warnings():
-            # a seeded UMAP runs on one thread and says so at every call; a
-            # precomputed graph without its search index cannot `transform`
-            for message in ("n_jobs value", "precomputed_knn"):
-                warnings.filterwarnings("ignore", message, UserWarning)
-            projection = umap.UMAP(
-                # spectral initialisation needs fewer dimensions than samples - 1
-                n_components=max(1, min(n_clusters, Z.shape[1], len(Z) - 2)),
-                n_neighbors=n_neighbors,
-                min_dist=0.0,
-                random_state=seed,
-                precomputed_knn=(indices, distances.astype(np.float32), None),
-            ).fit_transform(Z)
-        gmm = GaussianMixture(n_clusters, n_init=n_init, random_state=seed)
-        labels = gmm.fit_predict(projection)
-        partitions.append((labels, gmm.predict_proba(projection)))
-    return consensus_partition(partitions, n_clusters, seeds[-1])
-
-
-def consensus_partition(partitions, n_clusters, seed):
-    """Consensus labels and posteriors of several partitions of one data set.
-
-    Parameters
-    ----------
-    partitions : list of (labels, posteriors)
-        Each partition's labels, shape ``(n_samples,)``, and posterior
-        probabilities, shape ``(n_samples, n_clusters)``, in its own order of
-        clusters.
-    n_clusters : int
-    seed : int
-        Seed of the k-means of the one-hot labels.
-
-    Returns
-    -------
-    labels : ndarray of int64, shape (n_samples,)
-        The most probable cluster of each sample under ``posteriors``.
-    posteriors : ndarray of float64, shape (n_samples, n_clusters)
-        The mean of the partitions' posteriors, each matched to a k-means of
-        the partitions' one-hot labels side by side (Hungarian algorithm on
-        the clusters' overlaps).
-    """
-    one_hot = np.hstack([np.eye(n_clusters)[labels] for labels, _ in partitions])
-    reference = KMeans(n_clusters, n_init=10, random_state=seed).fit_predict(one_hot)
-    posteriors = np.zeros((len(reference), n_clusters))
-    for labels, proba in partitions:
-        overlap = np.zeros((n_clusters, n_clusters))
-        np.add.at(overlap, (reference, labels), 1)
-        rows, cols = linear_sum_assignment(overlap, maximize=True)
-        posteriors[:, rows] += proba[:, cols]
-    posteriors /= len(partitions)
-    return posteriors.argmax(axis=1), posteriors
+    seed = int(random_state.randint(np.iinfo(np.int32).max))
+    with warnings.catch_warnings():
+        # a seeded UMAP runs on one thread and says so at every call
+        warnings.filterwarnings("ignore", message="n_jobs value", category=UserWarning)
+        projection = umap.UMAP(
+            # spectral initialisation needs fewer dimensions than samples - 1
+            n_components=max(1, min(n_clusters, Z.shape[1], len(Z) - 2)),
+            n_neighbors=min(20, len(Z) - 1),
+            min_dist=0.0,
+            random_state=seed,
+        ).fit_transform(Z)
+    gmm = GaussianMixture(n_clusters, n_init=n_init, random_state=seed)
+    labels = gmm.fit_predict(projection)
+    return labels, gmm.predict_proba(projection)
