@@ -5,7 +5,9 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans
+from sklearn.metrics import adjusted_rand_score
 from sklearn.mixture import GaussianMixture
 
 from .cluster import SphericalKMeans
@@ -43,6 +45,90 @@ def initial_clustering(Z, n_clusters, init, n_init, random_state):
         return _member_means(Z, labels, n_clusters, random_state), labels, target
     centers = initial_centers(Z, n_clusters, init, n_init, random_state)
     return centers, nearest_center(Z, centers), None
+
+
+def start_partition(Zs, n_clusters, init, n_init, random_state):
+    """The start of several pretraining runs: the consensus of their partitions.
+
+    Each embedding in ``Zs`` (one per pretraining run) is partitioned by
+    :func:`initial_clustering` with its own draws from ``random_state``. One
+    embedding is returned as :func:`initial_clustering` has it. Several are
+    combined by :func:`consensus_partition`; the run whose own labels agree
+    best with the consensus (adjusted Rand index, no label involved) is the
+    one to self-train, and its centres are the consensus clusters' means in
+    its embedding. For ``'umap'`` the consensus posteriors are the target;
+    the other strategies start from these centres alone (``target=None``, the
+    labels their nearest centres).
+
+    Returns
+    -------
+    run : int
+        Index in ``Zs`` of the run to self-train.
+    centers, labels, target
+        As :func:`initial_clustering`, in the embedding ``Zs[run]``.
+    """
+    if len(Zs) == 1:
+        return 0, *initial_clustering(Zs[0], n_clusters, init, n_init, random_state)
+    partitions = []
+    for Z in Zs:
+        _, labels, target = initial_clustering(
+            Z, n_clusters, init, n_init, random_state
+        )
+        proba = np.eye(n_clusters)[labels] if target is None else target
+        partitions.append((labels, proba))
+    seed = int(random_state.randint(np.iinfo(np.int32).max))
+    labels, posteriors = consensus_partition(partitions, n_clusters, seed)
+    agreement = [adjusted_rand_score(labels, own) for own, _ in partitions]
+    run = int(np.argmax(agreement))
+    Z = np.asarray(Zs[run], dtype=np.float64)
+    centers = _member_means(Z, labels, n_clusters, random_state)
+    if isinstance(init, str) and init == "umap":
+        return run, centers, labels, posteriors
+    return run, centers, nearest_center(Z, centers), None
+
+
+def consensus_partition(partitions, n_clusters, seed):
+    """Consensus labels and posteriors of several partitions of one data set.
+
+    Parameters
+    ----------
+    partitions : list of (labels, posteriors)
+        Each partition's labels, shape ``(n_samples,)``, and posterior
+        probabilities, shape ``(n_samples, n_clusters)`` (one-hot labels for
+        a hard partition), in its own order of clusters.
+    n_clusters : int
+    seed : int
+        Seed of the k-means of the one-hot labels.
+
+    Returns
+    -------
+    labels : ndarray of int64, shape (n_samples,)
+        The most probable cluster of each sample under ``posteriors``.
+    posteriors : ndarray of float64, shape (n_samples, n_clusters)
+        The mean of the partitions' posteriors, each matched to a k-means
+        (10 restarts) of the partitions' one-hot labels side by side, by the
+        Hungarian algorithm on the clusters' overlaps.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdec._centers import consensus_partition
+    >>> a, b = np.array([0, 0, 1, 1, 2, 2]), np.array([2, 2, 0, 0, 1, 1])
+    >>> labels, _ = consensus_partition(
+    ...     [(a, np.eye(3)[a]), (b, np.eye(3)[b])], 3, seed=0)
+    >>> len(set(zip(labels, a)))  # the same partition up to a permutation
+    3
+    """
+    one_hot = np.hstack([np.eye(n_clusters)[labels] for labels, _ in partitions])
+    reference = KMeans(n_clusters, n_init=10, random_state=seed).fit_predict(one_hot)
+    posteriors = np.zeros((len(reference), n_clusters))
+    for labels, proba in partitions:
+        overlap = np.zeros((n_clusters, n_clusters))
+        np.add.at(overlap, (reference, labels), 1)
+        rows, cols = linear_sum_assignment(overlap, maximize=True)
+        posteriors[:, rows] += proba[:, cols]
+    posteriors /= len(partitions)
+    return posteriors.argmax(axis=1), posteriors
 
 
 def nearest_center(Z, centers):

@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_memory
 
 from ._autoencoders import BaseAutoencoder, MLPAutoencoder, ShiftRotate
 from ._base import BaseDeepClusterer
-from ._centers import INIT_STRATEGIES, initial_clustering
+from ._centers import INIT_STRATEGIES, start_partition
 from ._shapes import check_image_shape
 from ._validation import validate_rows
 from .net import (
@@ -375,6 +375,11 @@ class DECClusterer(BaseDeepClusterer):
         epoch. Empty when nothing was pretrained.
     pretrain_losses_ : list of float
         Reconstruction error (MSE, evaluation mode) of each pretraining run.
+    pretrain_run_ : int
+        Index of the pretraining run that was self-trained: with several
+        runs (``autoencoder__n_init``), the one whose own partition agrees
+        best with the consensus start; with given centres (an array
+        ``init``), the one with the lowest reconstruction error.
     augmenter_ : torch.nn.Module or None
         The augmentation the training batches went through.
     dec_net_ : skdec.net.DECNet
@@ -618,18 +623,24 @@ class DECClusterer(BaseDeepClusterer):
         )
         timings["pretrain"] = time.perf_counter() - t0
 
-        # 2. embed, 3. start a partition
+        # 2. embed, 3. start a partition: the consensus of several runs'
         t0 = time.perf_counter()
-        Z = parallel.embed(pretrained.encoder, X).cpu().numpy()
-        if not np.isfinite(Z).all():
+        # given centres live in one embedding: the run of the lowest error
+        candidates = list(range(len(pretrained.runs)))
+        if not isinstance(init, str):
+            candidates = [pretrained.best_run]
+        runs = [pretrained.runs[i] for i in candidates]
+        Zs = [parallel.embed(encoder, X).cpu().numpy() for encoder, _, _ in runs]
+        if not all(np.isfinite(Z).all() for Z in Zs):
             raise ValueError(
                 "The encoder produced non-finite embeddings; check the input "
                 "scaling or lower the autoencoder's `lr`."
             )
         # the main process's partition in every process
-        centers, init_labels, start = parallel.on_main(
-            initial_clustering, Z, self.n_clusters, init, self.n_init, rng
+        run, centers, init_labels, start = parallel.on_main(
+            start_partition, Zs, self.n_clusters, init, self.n_init, rng
         )
+        encoder, decoder, pretrain_history = runs[run]
         timings["init"] = time.perf_counter() - t0
         if verbose:
             how = self.init if isinstance(self.init, str) else "array"
@@ -644,8 +655,8 @@ class DECClusterer(BaseDeepClusterer):
         with seeded(cluster_seed, device):
             net, callback = self_train(
                 self,
-                pretrained.encoder,
-                pretrained.decoder,
+                encoder,
+                decoder,
                 centers,
                 X,
                 self.max_iter,
@@ -654,8 +665,9 @@ class DECClusterer(BaseDeepClusterer):
             )
         timings["cluster"] = time.perf_counter() - t0
 
-        self.pretrain_history_ = pretrained.histories
+        self.pretrain_history_ = pretrain_history
         self.pretrain_losses_ = pretrained.reconstruction_errors
+        self.pretrain_run_ = candidates[run]
         self.init_labels_ = init_labels
         self.history_ = callback.updates_
         self.converged_ = callback.converged_

@@ -1,0 +1,136 @@
+"""The start of several pretraining runs: the consensus of their partitions."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_blobs
+from sklearn.metrics import adjusted_rand_score
+
+from skdec import DECClusterer, MLPAutoencoder
+from skdec._autoencoders import auto_runs
+from skdec._centers import consensus_partition, initial_clustering, start_partition
+
+
+def _soft(labels, n_clusters, confidence=0.9):
+    proba = np.full((len(labels), n_clusters), (1 - confidence) / (n_clusters - 1))
+    proba[np.arange(len(labels)), labels] = confidence
+    return proba
+
+
+def test_consensus_follows_the_majority_and_aligns_the_posteriors():
+    truth = np.repeat(np.arange(3), 20)
+    # the same partition under three namings, one run wrong on 6 samples
+    runs = [np.array([2, 0, 1])[truth], np.array([1, 2, 0])[truth], truth.copy()]
+    runs[2][:6] = 1
+    partitions = [(labels, _soft(labels, 3)) for labels in runs]
+    labels, posteriors = consensus_partition(partitions, 3, seed=0)
+    assert adjusted_rand_score(truth, labels) == 1.0
+    np.testing.assert_allclose(posteriors.sum(axis=1), 1.0)
+    # a sample the third run got wrong: 0.9 twice and 0.05 once on its cluster
+    np.testing.assert_allclose(posteriors[3].max(), (0.9 + 0.9 + 0.05) / 3)
+    assert posteriors[3].argmax() == labels[3]
+    # one all three runs got right
+    np.testing.assert_allclose(posteriors[30, labels[30]], 0.9)
+
+
+@pytest.mark.parametrize(
+    ("n_samples", "epochs", "expected"),
+    [
+        (1797, 100, 3),
+        (5000, 100, 3),
+        (6000, 100, 2),
+        (10_000, 100, 1),
+        (70_000, 25, 1),
+        (1_000_000, 2, 1),
+        (100, 0, 1),
+    ],
+)
+def test_auto_runs_keeps_the_pretraining_budget(n_samples, epochs, expected):
+    assert auto_runs(n_samples, epochs) == expected
+
+
+@pytest.fixture(scope="module")
+def embeddings():
+    Z, y = make_blobs(300, n_features=4, centers=4, cluster_std=1.0, random_state=3)
+    noise = np.random.RandomState(1).normal(scale=0.3, size=Z.shape)
+    # three "runs": the same clusters, rotated and noisier, and one shuffled
+    rotation = np.linalg.qr(np.random.RandomState(2).normal(size=(4, 4)))[0]
+    bad = np.random.RandomState(4).permutation(Z)
+    return [Z, Z @ rotation + noise, bad], y
+
+
+def test_one_run_starts_as_initial_clustering(embeddings):
+    (Z, *_), _ = embeddings
+    run, centers, labels, target = start_partition(
+        [Z], 4, "kmeans", 3, np.random.RandomState(0)
+    )
+    expected = initial_clustering(Z, 4, "kmeans", 3, np.random.RandomState(0))
+    assert run == 0 and target is None
+    np.testing.assert_array_equal(centers, expected[0])
+    np.testing.assert_array_equal(labels, expected[1])
+
+
+@pytest.mark.parametrize("init", ["kmeans", "gmm", "umap"])
+def test_several_runs_start_from_their_consensus(embeddings, init):
+    Zs, y = embeddings
+    run, centers, labels, target = start_partition(
+        Zs, 4, init, 3, np.random.RandomState(0)
+    )
+    # two runs hold the clusters: the consensus follows them, the shuffled
+    # run is never the one to self-train
+    assert run in (0, 1)
+    assert adjusted_rand_score(y, labels) > 0.95
+    Z = Zs[run]
+    assert centers.shape == (4, 4)
+    if init == "umap":
+        np.testing.assert_array_equal(labels, target.argmax(axis=1))
+        np.testing.assert_allclose(target.sum(axis=1), 1.0)
+        np.testing.assert_allclose(centers[0], Z[labels == 0].mean(axis=0))
+    else:
+        assert target is None
+        nearest = ((Z[:, None] - centers[None]) ** 2).sum(-1).argmin(1)
+        np.testing.assert_array_equal(labels, nearest)
+
+
+@pytest.fixture(scope="module")
+def blobs_rows():
+    X, y = make_blobs(240, n_features=8, centers=3, cluster_std=0.6, random_state=0)
+    X = (X - X.min()) / (X.max() - X.min())
+    return X.astype(np.float32), y
+
+
+def _dec(**autoencoder):
+    ae = MLPAutoencoder((16,), 3, epochs=10, batch_size=64, **autoencoder)
+    return DECClusterer(
+        3,
+        autoencoder=ae,
+        max_iter=20,
+        update_interval=10,
+        batch_size=64,
+        init="kmeans",
+        n_init=3,
+        random_state=0,
+    )
+
+
+def test_dec_self_trains_the_run_closest_to_the_consensus(blobs_rows):
+    X, y = blobs_rows
+    dec = _dec(n_init=3).fit(X)
+    assert len(dec.pretrain_losses_) == 3
+    assert dec.pretrain_run_ in (0, 1, 2)
+    assert len(dec.pretrain_history_) == 1
+    assert adjusted_rand_score(y, dec.labels_) > 0.9
+    again = _dec(n_init=3).fit(X)
+    np.testing.assert_array_equal(dec.labels_, again.labels_)
+    assert again.pretrain_run_ == dec.pretrain_run_
+
+
+def test_given_centres_use_the_run_with_the_lowest_error(blobs_rows):
+    X, _ = blobs_rows
+    centers = np.random.RandomState(0).rand(3, 3)
+    dec = _dec(n_init=3).set_params(init=centers, max_iter=0).fit(X)
+    assert dec.pretrain_run_ == int(np.argmin(dec.pretrain_losses_))
+
+
+def test_auto_trains_three_runs_on_small_data(blobs_rows):
+    X, _ = blobs_rows
+    assert len(_dec().set_params(max_iter=0).fit(X).pretrain_losses_) == 3
