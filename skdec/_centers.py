@@ -131,7 +131,10 @@ def consensus_partition(partitions, n_clusters, seed):
     one_hot = np.hstack([np.eye(n_clusters)[labels] for labels, _ in partitions])
     kmeans = KMeans(n_clusters, n_init=10, random_state=seed).fit(one_hot)
     soft = np.hstack([np.asarray(proba, dtype=np.float64) for _, proba in partitions])
-    posteriors = soft @ kmeans.cluster_centers_.T
+    # k-means's centres (shares in [0, 1]) may come out of its updates a
+    # rounding error below zero; a negative target is a NaN KL divergence
+    shares = np.clip(kmeans.cluster_centers_, 0.0, 1.0)
+    posteriors = soft @ shares.T
     total = posteriors.sum(axis=1, keepdims=True)
     # a sample whose clusters no consensus cluster holds: the k-means label
     lost = total[:, 0] <= 0
