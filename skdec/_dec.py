@@ -92,6 +92,7 @@ def self_train(
     max_iter,
     *,
     start=None,
+    end_at_release=False,
     train=True,
     parallel=None,
 ):
@@ -117,6 +118,9 @@ def self_train(
         without training.
     start : ndarray of shape (n_samples, n_clusters), default=None
         A start partition's posteriors, held as the first target.
+    end_at_release : bool, default=False
+        End the self-training when the net reproduces ``start`` (see
+        :class:`~skdec.net.TargetDistributionUpdate`).
     train : bool, default=True
         False only builds the net around the modules and ``centers`` (no
         target update, no re-seeding of empty clusters).
@@ -146,6 +150,7 @@ def self_train(
         max_iter=max_iter,
         collapse_share=model.collapse_share,
         initial_target=start,  # the callback makes it a float32 tensor
+        end_at_release=end_at_release,
         verbose=int(model.verbose) if parallel.is_main else 0,
     )
     net = parallel.net(
@@ -661,6 +666,9 @@ class DECClusterer(BaseDeepClusterer):
                 X,
                 self.max_iter,
                 start=start,
+                # a consensus is no single encoder's partition: self-training
+                # on from it drifted back to the encoder's own
+                end_at_release=len(runs) > 1,
                 parallel=parallel,
             )
         timings["cluster"] = time.perf_counter() - t0

@@ -164,3 +164,14 @@ def test_given_centres_use_the_run_with_the_lowest_error(blobs_rows):
 def test_auto_trains_three_runs_on_small_data(blobs_rows):
     X, _ = blobs_rows
     assert len(_dec().set_params(max_iter=0).fit(X).pretrain_losses_) == 3
+
+
+def test_a_consensus_start_ends_training_once_reproduced(blobs_rows):
+    X, y = blobs_rows
+    dec = _dec(n_init=3).set_params(init="umap", max_iter=400).fit(X)
+    held = [record["start_target"] for record in dec.history_]
+    # distilled until released, and no self-training update after that
+    assert held[0] and not held[-1]
+    assert held[:-1] == [True] * (len(held) - 1)
+    assert dec.converged_ and dec.n_iter_ < 400
+    assert adjusted_rand_score(dec.init_labels_, dec.labels_) > 0.9

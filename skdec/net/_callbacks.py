@@ -56,7 +56,8 @@ class TargetDistributionUpdate(Callback):
     whose label agrees with the partition rises by less than ``tol`` between
     two updates (the first comparison is with the untrained net's agreement),
     or half of ``max_iter`` has passed. From then on the target is recomputed
-    from ``Q`` as usual.
+    from ``Q`` as usual; with ``end_at_release``, training ends there instead
+    (converged), so the net keeps the partition it was taught.
     Without this, a partition whose clusters are not convex in the embedding
     would be replaced by its centres' nearest-centre partition and lose much
     of its accuracy.
@@ -81,6 +82,10 @@ class TargetDistributionUpdate(Callback):
         Roll-backs allowed before a collapse ends training.
     initial_target : Tensor of shape (n_samples, n_clusters), default=None
         Start partition held as the target until the net reproduces it.
+    end_at_release : bool, default=False
+        End training when the start partition is released (the net
+        reproduces it, or ``max_iter`` has passed) instead of self-training
+        on from there.
     verbose : int, default=0
         Print one line per update when positive.
 
@@ -114,6 +119,7 @@ class TargetDistributionUpdate(Callback):
         collapse_share=0.5,
         max_recoveries=3,
         initial_target=None,
+        end_at_release=False,
         verbose=0,
     ):
         self.update_interval = update_interval
@@ -123,6 +129,7 @@ class TargetDistributionUpdate(Callback):
         self.collapse_share = collapse_share
         self.max_recoveries = max_recoveries
         self.initial_target = initial_target
+        self.end_at_release = end_at_release
         self.verbose = verbose
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
@@ -215,7 +222,10 @@ class TargetDistributionUpdate(Callback):
             held = self._start is not None  # the partition's first update
         else:
             delta = (labels != self.labels_).float().mean().item()
-            held = self._start is not None and not self._release(labels)
+            released = self._start is not None and self._release(labels)
+            held = self._start is not None
+            if released and self.end_at_release:
+                delta = 0.0  # converged: the net reproduces its start
         self.labels_ = labels
         if held:
             net.target_ = self._start[0].to(q.device)
@@ -240,7 +250,8 @@ class TargetDistributionUpdate(Callback):
         _, start_labels, agreed = self._start
         agree = (labels == start_labels.to(labels.device)).float().mean().item()
         self._start[2] = agree
-        if agree - agreed < self.tol or self.iteration_ >= self.max_iter // 2:
+        cap = self.max_iter if self.end_at_release else self.max_iter // 2
+        if agree - agreed < self.tol or self.iteration_ >= cap:
             self._start = None
             return True
         return False
