@@ -246,6 +246,10 @@ class DECClusterer(BaseDeepClusterer):
         target distribution, held until the encoder reproduces the partition
         (its clusters need not be convex in the embedding, so the nearest
         centre alone would lose much of it).
+        With several pretraining runs (the autoencoder's ``n_init``; 'auto'
+        trains three on small data) each run's embedding is partitioned and
+        the start is the consensus of these partitions; for 'umap' the
+        clustering stage then ends once the trained run reproduces it.
         The others start from centres alone: k-means (the paper's), k-means
         with cosine similarity (centres are the clusters' means), a Gaussian
         mixture, or random samples. An array of shape

@@ -193,7 +193,7 @@ class LabelHeadClassifier(ClassifierMixin, BaseEstimator):
     >>> y_volunteers = y.copy()
     >>> y_volunteers[20:] = -1  # only 20 subjects labelled
     >>> clf = LabelHeadClassifier(
-    ...     dec_params=dict(autoencoder=MLPAutoencoder((16,), 2, epochs=10),
+    ...     dec_params=dict(autoencoder=MLPAutoencoder((16,), 2, epochs=10, n_init=1),
     ...                     max_iter=30),
     ...     max_epochs=10, random_state=0).fit(X, y_volunteers)
     >>> clf.classes_

@@ -8,8 +8,9 @@ from sklearn.base import clone
 from skdec import MLPAutoencoder
 
 FAST_DEC = dict(
+    # one pretraining run: several runs' consensus has tests of its own
     autoencoder=MLPAutoencoder(
-        hidden_dims=(32,), n_components=3, epochs=15, batch_size=64
+        hidden_dims=(32,), n_components=3, epochs=15, batch_size=64, n_init=1
     ),
     max_iter=60,
     update_interval=20,

@@ -28,7 +28,7 @@ from skdec.report import (
 
 N_CLUSTERS = 4
 FAST = dict(
-    autoencoder=MLPAutoencoder((32,), 4, epochs=2),
+    autoencoder=MLPAutoencoder((32,), 4, epochs=2, n_init=1),
     init="kmeans",
     n_init=2,
     max_iter=10,
