@@ -244,19 +244,15 @@ class BaseAutoencoder(BaseEstimator):
         n_runs = getattr(self, "n_init", 1)
         if n_runs == "auto":
             n_runs = auto_runs(len(X), epochs)
-        best, errors, runs = None, [], []
+        errors, runs = [], []
         for _ in range(n_runs):
             module, histories = self._fit_one(X, image_shape, common)
             module.to(device)
             if module.decoder is None:
                 return Pretrained(module.encoder, None, histories, [])
-            error = reconstruction_error(module, X, device)
-            errors.append(error)
+            errors.append(reconstruction_error(module, X, device))
             runs.append((module.encoder, module.decoder, histories))
-            if best is None or error < best[0]:
-                best = (error, module, histories)
-        _, module, histories = best
-        return Pretrained(module.encoder, module.decoder, histories, errors, runs)
+        return Pretrained(*runs[int(np.argmin(errors))], errors, runs)
 
     def _fit_one(self, X, image_shape, common):
         """One pretraining run: ``(module, histories)``."""
