@@ -245,7 +245,10 @@ class BaseAutoencoder(BaseEstimator):
         if n_runs == "auto":
             n_runs = auto_runs(len(X), epochs)
         errors, runs = [], []
-        for _ in range(n_runs):
+        for i in range(n_runs):
+            if n_runs > 1 and training.get("verbose"):
+                name = type(self).__name__
+                print(f"[{name}] pretraining run {i + 1} of {n_runs}", flush=True)
             module, histories = self._fit_one(X, image_shape, common)
             module.to(device)
             if module.decoder is None:

@@ -175,3 +175,11 @@ def test_a_consensus_start_ends_training_once_reproduced(blobs_rows):
     assert held[:-1] == [True] * (len(held) - 1) and not held[-1]
     assert dec.history_[-1]["iteration"] == 200
     assert adjusted_rand_score(dec.init_labels_, dec.labels_) > 0.9
+
+
+def test_verbose_numbers_the_pretraining_runs(blobs_rows, capsys):
+    X, _ = blobs_rows
+    _dec(n_init=2).set_params(max_iter=0, verbose=1).fit(X)
+    out = capsys.readouterr().out
+    assert "[MLPAutoencoder] pretraining run 1 of 2" in out
+    assert out.index("run 1 of 2") < out.index("run 2 of 2") < out.index("[DEC]")
