@@ -217,15 +217,14 @@ class TargetDistributionUpdate(Callback):
             q = layer(z)
             labels = own_labels = q.argmax(dim=1)
             counts = torch.bincount(labels, minlength=n_clusters)
+        held = self._start is not None
         if self.labels_ is None:
-            delta = math.nan
-            held = self._start is not None  # the partition's first update
+            delta = math.nan  # the partition's first update holds it
         else:
             delta = (labels != self.labels_).float().mean().item()
-            released = self._start is not None and self._release(labels)
-            held = self._start is not None
-            if released and self.end_at_release:
-                delta = 0.0  # converged: the net reproduces its start
+            held = held and not self._release(labels)
+        # training ends where the net reproduces its start, whatever `tol`
+        ends = self.end_at_release and self.initial_target is not None and not held
         self.labels_ = labels
         if held:
             net.target_ = self._start[0].to(q.device)
@@ -242,7 +241,7 @@ class TargetDistributionUpdate(Callback):
                 counts,
                 self.iteration_,
             )
-        return delta
+        return -math.inf if ends else delta
 
     def _release(self, labels) -> bool:
         """Whether the start partition is released: the share of labels that
