@@ -1,6 +1,7 @@
 """Peak resident memory of the benchmark's own process, shared by the
 benchmark scripts (``bench_dec.py`` and ``study/``)."""
 
+import os
 import resource
 from pathlib import Path
 
@@ -19,3 +20,45 @@ def peak_rss_mb():
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _vmhwm_mb(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def workers_peak_mb():
+    """Sum of the peak resident memory of this process's live descendants
+    (the worker processes that ``DECClusterer(n_jobs=...)`` leaves running
+    for the next fit), in MB; 0 without /proc.
+
+    A sum of peaks: at least the workers' share of the simultaneous peak,
+    and never less than what they held at once.
+    """
+    parents, mine, total = {}, {os.getpid()}, 0.0
+    try:
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat = (entry / "stat").read_text()
+                except OSError:
+                    continue
+                # the command name is in parentheses and may hold spaces
+                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return 0.0
+    grew = True
+    while grew:
+        grew = False
+        for pid, ppid in parents.items():
+            if ppid in mine and pid not in mine:
+                mine.add(pid)
+                grew = True
+    for pid in mine - {os.getpid()}:
+        try:
+            total += _vmhwm_mb(pid)
+        except OSError:
+            pass
+    return total

@@ -13,7 +13,8 @@ Methods (``--methods``):
                  step (10 components, 20 neighbours, ``min_dist=0``), as
                  ../shared/PEERS.md runs it.
 
-Each run is a separate process, so peak resident memory is per run. Per run and
+Each run is a separate process, so peak resident memory is per run (skdec's
+includes the peaks of the worker processes of its start, ``n_jobs``). Per run and
 as mean +/- std over seeds it prints ACC, NMI, ARI, wall time (pretraining /
 centre initialisation / clustering for skdec), peak RSS, and writes JSON + CSV.
 It also measures this machine's dense matmul throughput in float32 and bfloat16
@@ -42,7 +43,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _memory import peak_rss_mb  # benchmarks/_memory.py, beside this script
+from _memory import peak_rss_mb, workers_peak_mb  # benchmarks/_memory.py
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_CLUSTPY = Path.home() / "venvs" / "clustpy" / "bin" / "python"
@@ -174,7 +175,10 @@ def worker(args):
                 ) / 1e9
             out["pretrain_loss"] = float(history[-1, "train_loss"])
     np.save(args.labels_path, labels)
-    out["peak_rss_mb"] = peak_rss_mb()
+    out["own_peak_rss_mb"] = peak_rss_mb()
+    # the start's worker processes (n_jobs) are alive until this one ends
+    out["workers_peak_rss_mb"] = workers_peak_mb()
+    out["peak_rss_mb"] = out["own_peak_rss_mb"] + out["workers_peak_rss_mb"]
     print("RESULT " + json.dumps(out), flush=True)
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from joblib import Parallel, delayed
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 from sklearn.mixture import GaussianMixture
+from sklearn.neighbors import NearestNeighbors
+from threadpoolctl import threadpool_limits
 
 from .cluster import SphericalKMeans
 
@@ -23,7 +26,7 @@ def _member_means(Z, labels, n_clusters, rng):
     return centers
 
 
-def initial_clustering(Z, n_clusters, init, n_init, random_state):
+def initial_clustering(Z, n_clusters, init, n_init, random_state, n_jobs=None):
     """Initial centres, labels and (for ``'umap'``) target of the embedding ``Z``.
 
     ``'umap'`` returns the Gaussian mixture's partition itself: its labels and
@@ -40,13 +43,14 @@ def initial_clustering(Z, n_clusters, init, n_init, random_state):
     """
     Z = np.asarray(Z, dtype=np.float64)
     if isinstance(init, str) and init == "umap":
-        labels, target = _umap_gmm_partition(Z, n_clusters, n_init, random_state)
+        seed = _draw_seed(random_state)
+        labels, target = _umap_gmm_partition(Z, n_clusters, n_init, seed, n_jobs)
         return _member_means(Z, labels, n_clusters, random_state), labels, target
     centers = initial_centers(Z, n_clusters, init, n_init, random_state)
     return centers, nearest_center(Z, centers), None
 
 
-def start_partition(Zs, n_clusters, init, n_init, random_state):
+def start_partition(Zs, n_clusters, init, n_init, random_state, n_jobs=1):
     """The start of several pretraining runs: the consensus of their partitions.
 
     Each embedding in ``Zs`` (one per pretraining run) is partitioned by
@@ -59,6 +63,12 @@ def start_partition(Zs, n_clusters, init, n_init, random_state):
     the other strategies start from these centres alone (``target=None``, the
     labels their nearest centres).
 
+    ``n_jobs`` processes partition the embeddings for ``'umap'`` (a seeded
+    UMAP runs on one thread): each run's seed is drawn before any of them
+    starts, and every partition runs on one thread, so the result is the
+    same for every ``n_jobs``. One embedding's partition searches its
+    neighbours on ``n_jobs`` threads (the same neighbours for any number).
+
     Returns
     -------
     run : int
@@ -67,15 +77,27 @@ def start_partition(Zs, n_clusters, init, n_init, random_state):
         As :func:`initial_clustering`, in the embedding ``Zs[run]``.
     """
     if len(Zs) == 1:
-        return 0, *initial_clustering(Zs[0], n_clusters, init, n_init, random_state)
-    partitions = []
-    for Z in Zs:
-        _, labels, target = initial_clustering(
-            Z, n_clusters, init, n_init, random_state
+        return 0, *initial_clustering(
+            Zs[0], n_clusters, init, n_init, random_state, n_jobs=n_jobs
         )
-        proba = np.eye(n_clusters)[labels] if target is None else target
-        partitions.append((labels, proba))
-    seed = int(random_state.randint(np.iinfo(np.int32).max))
+    if isinstance(init, str) and init == "umap":
+        seeds = [_draw_seed(random_state) for _ in Zs]
+        partition = delayed(_one_thread_partition)
+        jobs = (
+            partition(np.asarray(Z, np.float64), n_clusters, n_init, s)
+            for Z, s in zip(Zs, seeds)
+        )
+        n_jobs = max(1, min(n_jobs, len(Zs)))
+        if n_jobs == 1:
+            partitions = [job(*args, **kwargs) for job, args, kwargs in jobs]
+        else:
+            partitions = Parallel(n_jobs=n_jobs, backend="loky")(jobs)
+    else:
+        partitions = []
+        for Z in Zs:
+            _, labels, _ = initial_clustering(Z, n_clusters, init, n_init, random_state)
+            partitions.append((labels, np.eye(n_clusters)[labels]))
+    seed = _draw_seed(random_state)
     labels, posteriors = consensus_partition(partitions, n_clusters, seed)
     agreement = [adjusted_rand_score(labels, own) for own, _ in partitions]
     run = int(np.argmax(agreement))
@@ -84,6 +106,11 @@ def start_partition(Zs, n_clusters, init, n_init, random_state):
     if isinstance(init, str) and init == "umap":
         return run, centers, labels, posteriors
     return run, centers, nearest_center(Z, centers), None
+
+
+def _draw_seed(random_state):
+    """An int seed drawn from the RandomState ``random_state``."""
+    return int(random_state.randint(np.iinfo(np.int32).max))
 
 
 def consensus_partition(partitions, n_clusters, seed):
@@ -190,9 +217,17 @@ def initial_centers(Z, n_clusters, init, n_init, random_state):
     raise ValueError(f"Unknown init {init!r}; expected one of {INIT_STRATEGIES}.")
 
 
-def _umap_gmm_partition(Z, n_clusters, n_init, random_state):
+def _umap_gmm_partition(Z, n_clusters, n_init, seed, n_jobs=None):
     """Labels and posteriors of a Gaussian mixture on a UMAP projection of
-    ``Z`` (N2D's manifold step: 20 neighbours, ``min_dist=0``)."""
+    ``Z`` (N2D's manifold step: 20 neighbours, ``min_dist=0``), both seeded by
+    the int ``seed``.
+
+    UMAP is given the exact nearest neighbours (scikit-learn's search on
+    ``n_jobs`` threads; the same neighbours for any number) instead of its own
+    search: a seeded UMAP searches on one thread, approximately above 4,096
+    rows (nearest-neighbour descent, with its numba compilation), and by a
+    Python callable for every pair of points below.
+    """
     try:
         import umap
     except ImportError as exc:  # a dependency of skdec: a broken installation
@@ -201,17 +236,29 @@ def _umap_gmm_partition(Z, n_clusters, n_init, random_state):
             f"be imported ({exc}); reinstall it with: pip install 'umap-learn"
             f"{UMAP_REQUIREMENT}', or choose another init such as 'kmeans'."
         ) from exc
-    seed = int(random_state.randint(np.iinfo(np.int32).max))
+    n_neighbors = min(20, len(Z) - 1)
+    search = NearestNeighbors(n_neighbors=n_neighbors, n_jobs=n_jobs).fit(Z)
+    distances, indices = search.kneighbors(Z)  # each row's first is itself
     with warnings.catch_warnings():
-        # a seeded UMAP runs on one thread and says so at every call
-        warnings.filterwarnings("ignore", message="n_jobs value", category=UserWarning)
+        # a seeded UMAP runs on one thread and says so at every call; given
+        # neighbours, it says it can transform no new data (not asked of it)
+        for message in ("n_jobs value", "precomputed_knn"):
+            warnings.filterwarnings("ignore", message=message, category=UserWarning)
         projection = umap.UMAP(
             # spectral initialisation needs fewer dimensions than samples - 1
             n_components=max(1, min(n_clusters, Z.shape[1], len(Z) - 2)),
-            n_neighbors=min(20, len(Z) - 1),
+            n_neighbors=n_neighbors,
             min_dist=0.0,
+            precomputed_knn=(indices, distances, None),
             random_state=seed,
         ).fit_transform(Z)
     gmm = GaussianMixture(n_clusters, n_init=n_init, random_state=seed)
     labels = gmm.fit_predict(projection)
     return labels, gmm.predict_proba(projection)
+
+
+def _one_thread_partition(*args):
+    """:func:`_umap_gmm_partition` on one BLAS thread: what a worker process
+    computes, computed alike in this process."""
+    with threadpool_limits(1):
+        return _umap_gmm_partition(*args, n_jobs=1)

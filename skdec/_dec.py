@@ -8,6 +8,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
+from joblib import effective_n_jobs
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_memory
@@ -338,6 +339,16 @@ class DECClusterer(BaseDeepClusterer):
         :class:`sklearn.pipeline.Pipeline` caches its transformers: a grid
         search over the clustering stage's parameters then pretrains once
         per fold. A str is the cache folder.
+    n_jobs : int or None, default=None
+        Parallelism of the start for ``init='umap'``: with several
+        pretraining runs, the processes that compute their UMAP projections
+        and mixtures (a seeded UMAP runs on one thread, so one process would
+        leave the other cores idle), one per run at most; with one run, the
+        threads of its exact nearest-neighbour search. None: the threads
+        torch may use (:func:`torch.get_num_threads`, 1 inside a joblib
+        worker); -1: every core; 1: this process alone. The labels are the
+        same for every value. Each worker process holds its own UMAP: its
+        memory comes on top of this process's.
     random_state : int, RandomState instance or None, default=None
         Seeds torch (initial weights, shuffling, dropout, augmentation),
         UMAP and k-means; the same value gives identical labels, with or
@@ -482,6 +493,7 @@ class DECClusterer(BaseDeepClusterer):
             HasMethods(["prepare", "gather", "unwrap_model"]),
         ],
         "memory": [None, str, HasMethods(["cache"])],
+        "n_jobs": [Integral, None],
     }
 
     def __init__(
@@ -507,6 +519,7 @@ class DECClusterer(BaseDeepClusterer):
         device="cpu",
         accelerator=None,
         memory=None,
+        n_jobs=None,
         random_state=None,
         verbose=0,
     ):
@@ -530,6 +543,7 @@ class DECClusterer(BaseDeepClusterer):
         self.device = device
         self.accelerator = accelerator
         self.memory = memory
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
 
@@ -548,9 +562,17 @@ class DECClusterer(BaseDeepClusterer):
             )
         return ShiftRotate() if augment is True else augment
 
+    def _start_jobs(self):
+        """Processes (threads for one run's neighbour search) of the start."""
+        if self.n_jobs is None:
+            return torch.get_num_threads()
+        return effective_n_jobs(self.n_jobs)
+
     def _check_params_vs_input(self, X, autoencoder, image_shape):
         """Every check that can fail before pretraining."""
         n_samples, n_features = X.shape
+        if self.n_jobs == 0:
+            raise ValueError("n_jobs=0 has no meaning; pass None, -1 or an int > 0.")
         if n_samples < self.n_clusters:
             raise ValueError(
                 f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}."
@@ -647,7 +669,13 @@ class DECClusterer(BaseDeepClusterer):
             )
         # the main process's partition in every process
         run, centers, init_labels, start = parallel.on_main(
-            start_partition, Zs, self.n_clusters, init, self.n_init, rng
+            start_partition,
+            Zs,
+            self.n_clusters,
+            init,
+            self.n_init,
+            rng,
+            n_jobs=self._start_jobs(),
         )
         encoder, decoder, pretrain_history = runs[run]
         timings["init"] = time.perf_counter() - t0

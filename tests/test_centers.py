@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
@@ -183,3 +184,30 @@ def test_verbose_numbers_the_pretraining_runs(blobs_rows, capsys):
     out = capsys.readouterr().out
     assert "[MLPAutoencoder] pretraining run 1 of 2" in out
     assert out.index("run 1 of 2") < out.index("run 2 of 2") < out.index("[DEC]")
+
+
+def test_the_start_is_the_same_in_worker_processes(blobs_rows):
+    # the runs' UMAP partitions in two worker processes or in this one
+    X, _ = blobs_rows
+    dec = _dec(n_init=3).set_params(init="umap", max_iter=0, n_jobs=1).fit(X)
+    workers = clone(dec).set_params(n_jobs=2).fit(X)
+    np.testing.assert_array_equal(dec.init_labels_, workers.init_labels_)
+    np.testing.assert_array_equal(dec.labels_, workers.labels_)
+    assert workers.pretrain_run_ == dec.pretrain_run_
+
+
+def test_one_run_searches_neighbours_on_any_number_of_threads(embeddings):
+    (Z, *_), y = embeddings
+    one, two = (
+        initial_clustering(Z, 4, "umap", 3, np.random.RandomState(0), n_jobs=n)
+        for n in (1, 2)
+    )
+    np.testing.assert_array_equal(one[1], two[1])
+    np.testing.assert_array_equal(one[2], two[2])
+    assert adjusted_rand_score(y, one[1]) > 0.95
+
+
+def test_n_jobs_zero_is_refused_before_pretraining(blobs_rows):
+    X, _ = blobs_rows
+    with pytest.raises(ValueError, match="n_jobs=0"):
+        _dec().set_params(n_jobs=0).fit(X)
