@@ -50,7 +50,9 @@ def initial_clustering(Z, n_clusters, init, n_init, random_state, n_jobs=None):
     return centers, nearest_center(Z, centers), None
 
 
-def start_partition(Zs, n_clusters, init, n_init, random_state, n_jobs=1):
+def start_partition(
+    Zs, n_clusters, init, n_init, random_state, n_jobs=1, search_threads=None
+):
     """The start of several pretraining runs: the consensus of their partitions.
 
     Each embedding in ``Zs`` (one per pretraining run) is partitioned by
@@ -67,7 +69,8 @@ def start_partition(Zs, n_clusters, init, n_init, random_state, n_jobs=1):
     UMAP runs on one thread): each run's seed is drawn before any of them
     starts, and every partition runs on one thread, so the result is the
     same for every ``n_jobs``. One embedding's partition searches its
-    neighbours on ``n_jobs`` threads (the same neighbours for any number).
+    neighbours on ``search_threads`` threads (the same neighbours for any
+    number).
 
     Returns
     -------
@@ -78,7 +81,7 @@ def start_partition(Zs, n_clusters, init, n_init, random_state, n_jobs=1):
     """
     if len(Zs) == 1:
         return 0, *initial_clustering(
-            Zs[0], n_clusters, init, n_init, random_state, n_jobs=n_jobs
+            Zs[0], n_clusters, init, n_init, random_state, n_jobs=search_threads
         )
     if isinstance(init, str) and init == "umap":
         seeds = [_draw_seed(random_state) for _ in Zs]

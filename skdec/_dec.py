@@ -340,15 +340,16 @@ class DECClusterer(BaseDeepClusterer):
         search over the clustering stage's parameters then pretrains once
         per fold. A str is the cache folder.
     n_jobs : int or None, default=None
-        Parallelism of the start for ``init='umap'``: with several
-        pretraining runs, the processes that compute their UMAP projections
-        and mixtures (a seeded UMAP runs on one thread, so one process would
-        leave the other cores idle), one per run at most; with one run, the
-        threads of its exact nearest-neighbour search. None: the threads
-        torch may use (:func:`torch.get_num_threads`, 1 inside a joblib
-        worker); -1: every core; 1: this process alone. The labels are the
-        same for every value. Each worker process holds its own UMAP: its
-        memory comes on top of this process's.
+        Parallelism of the start for ``init='umap'``. With several
+        pretraining runs, the number of processes that compute their UMAP
+        projections and mixtures side by side (one per run at most; a seeded
+        UMAP runs on one thread). Each worker process imports skdec and
+        compiles UMAP's numba code itself, which costs memory and seconds
+        that only larger data sets win back (:doc:`benchmarks`). Also the
+        threads of the exact nearest-neighbour search UMAP is
+        given. None: one process, the search on torch's threads
+        (:func:`torch.get_num_threads`); -1: every core. The labels are the
+        same for every value.
     random_state : int, RandomState instance or None, default=None
         Seeds torch (initial weights, shuffling, dropout, augmentation),
         UMAP and k-means; the same value gives identical labels, with or
@@ -563,10 +564,11 @@ class DECClusterer(BaseDeepClusterer):
         return ShiftRotate() if augment is True else augment
 
     def _start_jobs(self):
-        """Processes (threads for one run's neighbour search) of the start."""
+        """Processes of the start and threads of its neighbour search."""
         if self.n_jobs is None:
-            return torch.get_num_threads()
-        return effective_n_jobs(self.n_jobs)
+            return 1, torch.get_num_threads()
+        n_jobs = effective_n_jobs(self.n_jobs)
+        return n_jobs, n_jobs
 
     def _check_params_vs_input(self, X, autoencoder, image_shape):
         """Every check that can fail before pretraining."""
@@ -675,7 +677,7 @@ class DECClusterer(BaseDeepClusterer):
             init,
             self.n_init,
             rng,
-            n_jobs=self._start_jobs(),
+            *self._start_jobs(),
         )
         encoder, decoder, pretrain_history = runs[run]
         timings["init"] = time.perf_counter() - t0

@@ -211,3 +211,11 @@ def test_n_jobs_zero_is_refused_before_pretraining(blobs_rows):
     X, _ = blobs_rows
     with pytest.raises(ValueError, match="n_jobs=0"):
         _dec().set_params(n_jobs=0).fit(X)
+
+
+def test_the_default_start_runs_in_this_process():
+    # worker processes only on request: each imports skdec and compiles UMAP
+    import torch
+
+    assert DECClusterer()._start_jobs() == (1, torch.get_num_threads())
+    assert DECClusterer(n_jobs=2)._start_jobs() == (2, 2)
