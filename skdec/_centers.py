@@ -90,11 +90,9 @@ def start_partition(
             partition(np.asarray(Z, np.float64), n_clusters, n_init, s)
             for Z, s in zip(Zs, seeds)
         )
+        # one job runs in this process (joblib spawns no worker for it)
         n_jobs = max(1, min(n_jobs, len(Zs)))
-        if n_jobs == 1:
-            partitions = [job(*args, **kwargs) for job, args, kwargs in jobs]
-        else:
-            partitions = Parallel(n_jobs=n_jobs, backend="loky")(jobs)
+        partitions = Parallel(n_jobs=n_jobs, backend="loky")(jobs)
     else:
         partitions = []
         for Z in Zs:
@@ -241,7 +239,7 @@ def _umap_gmm_partition(Z, n_clusters, n_init, seed, n_jobs=None):
         ) from exc
     n_neighbors = min(20, len(Z) - 1)
     search = NearestNeighbors(n_neighbors=n_neighbors, n_jobs=n_jobs).fit(Z)
-    distances, indices = search.kneighbors(Z)  # each row's first is itself
+    distances, indices = search.kneighbors(Z)  # each row among its own, as UMAP's
     with warnings.catch_warnings():
         # a seeded UMAP runs on one thread and says so at every call; given
         # neighbours, it says it can transform no new data (not asked of it)
