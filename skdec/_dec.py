@@ -345,7 +345,7 @@ class DECClusterer(BaseDeepClusterer):
         projections and mixtures side by side (one per run at most; a seeded
         UMAP runs on one thread). Each worker process imports skdec and
         compiles UMAP's numba code itself, which costs memory and seconds
-        that only larger data sets win back (:doc:`benchmarks`). Also the
+        that only larger data sets win back (:ref:`bench_dec`). Also the
         threads of the exact nearest-neighbour search UMAP is
         given. None: one process, the search on torch's threads
         (:func:`torch.get_num_threads`); -1: every core. The labels are the
