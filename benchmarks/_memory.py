@@ -14,19 +14,20 @@ def peak_rss_mb():
     parent holds the data and torch), so it overstated every method's peak.
     """
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
+        peak = _vmhwm_mb("self")
     except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        peak = None
+    if peak is None:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return peak
 
 
 def _vmhwm_mb(pid):
+    """VmHWM of /proc/<pid>/status in MB, or None where it has none."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
-    return 0.0
+    return None
 
 
 def workers_peak_mb():
@@ -58,7 +59,7 @@ def workers_peak_mb():
                 grew = True
     for pid in mine - {os.getpid()}:
         try:
-            total += _vmhwm_mb(pid)
+            total += _vmhwm_mb(pid) or 0.0  # a zombie has no VmHWM
         except OSError:
             pass
     return total
