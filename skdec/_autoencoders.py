@@ -43,8 +43,8 @@ __all__ = [
 # epochs='auto': 100 epochs, at most 1.75 million samples presented
 AUTO_EPOCHS = 100
 AUTO_SAMPLES = 1_750_000
-# n_init='auto': up to 3 runs while all of them present 1.75 million samples
-AUTO_RUNS = 3
+# n_init='auto': up to 2 runs while both present 1.75 million samples
+AUTO_RUNS = 2
 
 
 def auto_epochs(n_samples: int) -> int:
@@ -54,10 +54,9 @@ def auto_epochs(n_samples: int) -> int:
 
 
 def auto_runs(n_samples: int, epochs: int) -> int:
-    """Pretraining runs of ``n_init='auto'``: up to 3 while all of them
-    present at most 1.75 million samples, and at least 1 (3 for the 1,797
-    sklearn digits at 100 epochs; 1 for 10,000 rows at 100 epochs or 70,000
-    at 25)."""
+    """Pretraining runs of ``n_init='auto'``: 2 while both present at most
+    1.75 million samples, otherwise 1 (2 for the 1,797 sklearn digits at 100
+    epochs; 1 for 10,000 rows at 100 epochs or 70,000 at 25)."""
     if epochs <= 0:
         return 1
     return max(1, min(AUTO_RUNS, AUTO_SAMPLES // (n_samples * epochs)))
@@ -309,8 +308,8 @@ class MLPAutoencoder(BaseAutoencoder):
         partitions each run's embedding and starts from the consensus of
         these partitions, then self-trains the run that agrees with it best
         (label-free; a single run varies more from seed to seed than the
-        consensus, see :ref:`bench_dec`). 'auto' trains 3 runs while all three
-        present at most 1.75 million samples, otherwise 1 (3 on the 1,797
+        consensus, see :ref:`bench_dec`). 'auto' trains 2 runs while both
+        present at most 1.75 million samples, otherwise 1 (2 on the 1,797
         sklearn digits, 1 on 10,000 rows or more at 'auto' epochs).
 
     See Also

@@ -39,6 +39,10 @@ __all__ = [
 ]
 
 DEGENERATE_SHARE = 0.8  # largest-cluster share that triggers the warning
+# augment='auto' augments images whose smaller side is at least this many
+# pixels: ShiftRotate's default shift (5% of that side) then moves a pixel or
+# more; on smaller images (sklearn's 8x8 digits) it only blurs them
+AUTO_AUGMENT_MIN_SIDE = 20
 
 
 class DegenerateClusteringWarning(UserWarning):
@@ -294,8 +298,11 @@ class DECClusterer(BaseDeepClusterer):
         as in DEC-DA (Guo et al., 2018); the target distribution is computed
         on the clean data. An object such as :class:`~skdec.ShiftRotate`
         (searchable as ``augment__<name>``); True means ``ShiftRotate()``;
-        False or None turns it off; 'auto' is ``ShiftRotate()`` exactly when
-        ``image_shape`` is given. Needs ``image_shape``.
+        False or None turns it off; 'auto' is ``ShiftRotate()`` when
+        ``image_shape`` is given and the images are at least 20 pixels high
+        and wide (its default shift, 5% of that, then moves a pixel or more;
+        on sklearn's 8x8 digits it only blurred them and lost accuracy, see
+        :ref:`bench_dec`), otherwise no augmentation. Needs ``image_shape``.
     image_shape : tuple of int, default=None
         ``(height, width)`` or ``(channels, height, width)`` of one sample:
         the one switch that says the rows of ``X`` are images (flattened in
@@ -553,7 +560,10 @@ class DECClusterer(BaseDeepClusterer):
         """The augmentation component, or None."""
         augment = self.augment
         if isinstance(augment, str):  # 'auto'
-            augment = image_shape is not None
+            augment = (
+                image_shape is not None
+                and min(image_shape[-2:]) >= AUTO_AUGMENT_MIN_SIDE
+            )
         if augment is None or augment is False:
             return None
         if image_shape is None:

@@ -457,10 +457,21 @@ def test_augment_auto_follows_image_shape(blobs, fast_dec_params):
     assert DECClusterer().augment == "auto"
     plain = DECClusterer(4, random_state=0, **params).fit(X)
     assert plain.augmenter_ is None
-    images = DECClusterer(4, image_shape=(2, 5), random_state=0, **params).fit(X)
-    assert images.augmenter_.image_shape == (1, 2, 5)
-    assert images.augmenter_.max_shift == pytest.approx(0.1)  # 0.05 of 2 pixels
+    # images too small for a pixel's shift (5% of the smaller side) are not
+    # augmented by 'auto'; True augments them all the same
+    small = DECClusterer(4, image_shape=(2, 5), random_state=0, **params).fit(X)
+    assert small.augmenter_ is None
+    forced = DECClusterer(4, image_shape=(2, 5), augment=True, **params).fit(X)
+    assert forced.augmenter_.max_shift == pytest.approx(0.1)  # 0.05 of 2 pixels
+    rng = np.random.RandomState(0)
+    pictures = rng.rand(40, 2 * 20 * 21).astype(np.float32)
+    images = DECClusterer(4, image_shape=(2, 20, 21), random_state=0, **params)
+    images.fit(pictures)
+    assert images.augmenter_.image_shape == (2, 20, 21)
+    assert images.augmenter_.max_shift == pytest.approx(1.0)  # 0.05 of 20 pixels
     assert images.augmenter_.max_rotation == pytest.approx(5.0)
+    narrow = DECClusterer(4, image_shape=(19, 44), random_state=0, **params)
+    assert narrow.fit(pictures[:, : 19 * 44]).augmenter_ is None
     off = DECClusterer(4, image_shape=(2, 5), augment=None, random_state=0, **params)
     assert off.fit(X).augmenter_ is None
     own = ShiftRotate(max_shift=0.5, max_rotation=0)

@@ -96,11 +96,11 @@ def test_uint8_memmap_fit_equals_float_array_fit(pixels, tmp_path):
     batches, so with augmentation (image rows) the fits are identical."""
     X8, Xf = pixels
     mm = _memmap(tmp_path / "x.u8", X8)
-    a = _fast(image_shape=(8, 8)).fit(Xf)
-    b = _fast(image_shape=(8, 8)).fit(mm)
+    a = _fast(image_shape=(8, 8), augment=True).fit(Xf)
+    b = _fast(image_shape=(8, 8), augment=True).fit(mm)
     _same_fit(a, b, Xf, mm)
     assert a.augmenter_ is not None
-    c = _fast(image_shape=(8, 8)).fit(X8)  # an in-memory uint8 array too
+    c = _fast(image_shape=(8, 8), augment=True).fit(X8)  # in-memory uint8 too
     _same_fit(a, c, Xf, X8)
 
 
