@@ -336,8 +336,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--image-shape",
         type=_int_tuple,
         metavar="H,W or C,H,W",
-        help="the rows are images of this shape (turns on augmentation); "
-        "the built-in data sets pass theirs unless --no-image-shape",
+        help="the rows are images of this shape (turns on augmentation for "
+        "images at least 20 pixels a side); the built-in data sets pass "
+        "theirs unless --no-image-shape",
     )
     p.add_argument(
         "--no-image-shape",
@@ -347,7 +348,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-augment",
         action="store_true",
-        help="no shift/rotation augmentation of image rows (on with an image shape)",
+        help="no shift/rotation augmentation of image rows (on with an image "
+        "shape of at least 20 pixels a side)",
     )
     add_estimator_options(p)
     p.add_argument("--quiet", action="store_true", help="no progress output")

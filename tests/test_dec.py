@@ -461,6 +461,7 @@ def test_augment_auto_follows_image_shape(blobs, fast_dec_params):
     # augmented by 'auto'; True augments them all the same
     small = DECClusterer(4, image_shape=(2, 5), random_state=0, **params).fit(X)
     assert small.augmenter_ is None
+    np.testing.assert_array_equal(small.labels_, plain.labels_)  # the plain fit
     forced = DECClusterer(4, image_shape=(2, 5), augment=True, **params).fit(X)
     assert forced.augmenter_.max_shift == pytest.approx(0.1)  # 0.05 of 2 pixels
     rng = np.random.RandomState(0)
