@@ -39,10 +39,6 @@ __all__ = [
 ]
 
 DEGENERATE_SHARE = 0.8  # largest-cluster share that triggers the warning
-# augment='auto' augments images whose smaller side is at least this many
-# pixels: ShiftRotate's default shift (5% of that side) then moves a pixel or
-# more; on smaller images (sklearn's 8x8 digits) it only blurs them
-AUTO_AUGMENT_MIN_SIDE = 20
 
 
 class DegenerateClusteringWarning(UserWarning):
@@ -560,9 +556,12 @@ class DECClusterer(BaseDeepClusterer):
         """The augmentation component, or None."""
         augment = self.augment
         if isinstance(augment, str):  # 'auto'
+            # images that ShiftRotate's default shift moves by a pixel or more
+            # (20 pixels a side); on smaller ones (sklearn's 8x8 digits) a
+            # shift below a pixel only blurs them
             augment = (
                 image_shape is not None
-                and min(image_shape[-2:]) >= AUTO_AUGMENT_MIN_SIDE
+                and ShiftRotate().max_shift * min(image_shape[-2:]) >= 1
             )
         if augment is None or augment is False:
             return None
