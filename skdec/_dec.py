@@ -362,7 +362,7 @@ class DECClusterer(BaseDeepClusterer):
 
     Attributes
     ----------
-    cluster_centers_ : ndarray of shape (n_clusters_, n_components)
+    cluster_centers_ : ndarray of shape ``(n_clusters_, n_components)``
         Centres in the embedding space.
     n_clusters_ : int
         Number of clusters of the fitted model (``n_clusters``, until cluster

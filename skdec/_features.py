@@ -161,7 +161,7 @@ class FeatureExtractor(
     n_features_in_ : int
         Number of features seen during ``fit``.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape ``(n_features_in_,)``
         Names of the features seen during ``fit``, when ``X`` has string
         column names.
 
@@ -424,7 +424,7 @@ class FeatureExtractor(
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_features_out_)
+        X_new : ndarray of shape ``(n_samples, n_features_out_)``
             The flattened network outputs, float32.
         """
         check_is_fitted(self)
