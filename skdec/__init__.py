@@ -6,6 +6,7 @@ The public API is re-exported here; private modules (``_name.py``) hold the code
 from importlib.metadata import PackageNotFoundError, version
 
 from ._autoencoders import (
+    ContrastiveEncoder,
     ConvAutoencoder,
     MLPAutoencoder,
     PretrainedEncoder,
@@ -35,6 +36,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 __all__ = [
     "aggregate_votes",
     "ClusterLabelMapper",
+    "ContrastiveEncoder",
     "ConvAutoencoder",
     "copy_filters_to_conv",
     "dawid_skene",

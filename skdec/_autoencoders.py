@@ -18,10 +18,17 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from torch import nn
 
-from .net import ArrayRows, AutoencoderNet, EncodedRows, embed, inference_batches
+from .net import (
+    ArrayRows,
+    AutoencoderNet,
+    ContrastiveNet,
+    EncodedRows,
+    embed,
+    inference_batches,
+)
 from .net._optim import OPTIMIZERS, optimizer_kwargs
 from .net._progress import EpochProgress
 from .nn import DenoisingLayerPair, EncoderDecoder, RandomShiftRotate
@@ -30,6 +37,7 @@ from .nn._autoencoder import _ACTIVATIONS
 
 __all__ = [
     "BaseAutoencoder",
+    "ContrastiveEncoder",
     "ConvAutoencoder",
     "MLPAutoencoder",
     "PretrainedEncoder",
@@ -115,6 +123,7 @@ def _train(
     module,
     X,
     *,
+    net_class=AutoencoderNet,
     epochs,
     lr,
     batch_size,
@@ -130,9 +139,9 @@ def _train(
     ``parallel`` (:func:`skdec.net.parallelism`) builds the net, one process's
     by default."""
     callbacks = [("progress", EpochProgress(desc))] if verbose else None
-    build = AutoencoderNet
+    build = net_class
     if parallel is not None:
-        build = partial(parallel.net, AutoencoderNet)
+        build = partial(parallel.net, net_class)
     net = build(
         module,
         max_epochs=epochs,
@@ -559,6 +568,190 @@ class ConvAutoencoder(BaseAutoencoder):
         return EncoderDecoder(ae.encoder, ae.decoder, self.corruption)
 
 
+# ContrastiveEncoder(epochs='auto'): about this many samples presented (twice:
+# two views each), within these epochs
+CONTRASTIVE_SAMPLES = 100_000
+CONTRASTIVE_EPOCHS = (5, 50)
+
+
+def contrastive_epochs(n_samples: int) -> int:
+    """The epochs of ``ContrastiveEncoder(epochs='auto')`` for ``n_samples``."""
+    low, high = CONTRASTIVE_EPOCHS
+    return int(min(high, max(low, round(CONTRASTIVE_SAMPLES / max(1, n_samples)))))
+
+
+class ContrastiveEncoder(BaseAutoencoder):
+    """A small convolutional encoder pretrained by contrasting augmented views.
+
+    SimCLR's recipe (Chen et al., 2020) at the size of a laptop CPU: every
+    batch is drawn twice through ``augment``, and the encoder
+    (:class:`skdec.nn.ConvFeatureEncoder`) with a projection head learns to
+    tell each image's other view among the batch's
+    (:func:`skdec.nn.nt_xent_loss`). What the augmentation changes (by
+    default orientation, mirror side, a little size, position and
+    brightness) the embedding learns to ignore; nothing is reconstructed,
+    so there is no decoder, and IDEC (``gamma > 0``) is not available.
+    Needs ``image_shape`` on the :class:`~skdec.DECClusterer`.
+
+    It suits subjects with no up, no left and no mirror side (galaxies,
+    cells, plankton): ``skdec cluster --images`` takes it for a folder whose
+    mean image looks the same turned and mirrored. Where orientation is
+    part of what tells classes apart (clothes, digits), pass an ``augment``
+    without rotations and flips, or use the autoencoders.
+
+    Parameters
+    ----------
+    channels : sequence of int, default=(32, 64, 128, 128)
+        Output channels of the 3x3 convolution blocks, a 2x2 max pooling
+        between blocks; the embedding has ``channels[-1]`` features.
+    invariance : {'dihedral', 'none'}, default='dihedral'
+        Rotation-invariant pooling at prediction: ``'dihedral'`` averages
+        the embedding over the image's quarter turns and mirror images.
+    normalize : bool, default=True
+        Scale every embedding to unit length (contrastive features are
+        compared by angle).
+    augment : ShiftRotate, default=None
+        The views' augmentation; None means ``ShiftRotate(max_shift=0.08,
+        max_rotation=180, flip=True, max_scale=0.15, brightness=0.2)``.
+        Searchable as ``autoencoder__augment__<name>`` when given.
+    projection_dim : int, default=64
+        Output of the projection head the loss is taken on.
+    temperature : float, default=0.2
+        Of the contrastive loss.
+    epochs : int or 'auto', default='auto'
+        'auto' presents about 100,000 samples (30 epochs of 3,332 images),
+        at least 5 and at most 50 epochs.
+    lr, optimizer, momentum, batch_size
+        As :class:`MLPAutoencoder`; batches are at most the number of rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdec import ContrastiveEncoder
+    >>> X = np.random.RandomState(0).rand(20, 64).astype("float32")
+    >>> enc = ContrastiveEncoder(channels=(4, 8), epochs=1)
+    >>> enc.pretrain(X, image_shape=(1, 8, 8)).encoder(torch.zeros(2, 64)).shape
+    torch.Size([2, 8])
+    """
+
+    needs_image_shape = True
+
+    _parameter_constraints: dict = {
+        **BaseAutoencoder._parameter_constraints,
+        "channels": ["array-like"],
+        "invariance": [StrOptions({"dihedral", "none"})],
+        "normalize": ["boolean"],
+        "augment": [HasMethods(["build"]), None],
+        "projection_dim": [Interval(Integral, 1, None, closed="left")],
+        "temperature": [Interval(Real, 0, None, closed="neither")],
+    }
+
+    def __init__(
+        self,
+        channels=(32, 64, 128, 128),
+        invariance="dihedral",
+        normalize=True,
+        *,
+        augment=None,
+        projection_dim=64,
+        temperature=0.2,
+        epochs="auto",
+        lr=1e-3,
+        optimizer="adam",
+        momentum=0.9,
+        batch_size=256,
+    ):
+        self.channels = channels
+        self.invariance = invariance
+        self.normalize = normalize
+        self.augment = augment
+        self.projection_dim = projection_dim
+        self.temperature = temperature
+        self.epochs = epochs
+        self.lr = lr
+        self.optimizer = optimizer
+        self.momentum = momentum
+        self.batch_size = batch_size
+
+    def _encoder(self, image_shape):
+        from .nn import ConvFeatureEncoder
+
+        shape = tuple(image_shape)
+        if len(shape) == 2:
+            shape = (1, *shape)
+        return ConvFeatureEncoder(
+            shape,
+            channels=_check_sizes(self.channels, "channels"),
+            invariance=self.invariance,
+            normalize=self.normalize,
+        )
+
+    def _check_input(self, n_features, image_shape):
+        encoder = self._encoder(image_shape)  # checks the blocks fit the images
+        if math.prod(encoder.image_shape) != n_features:
+            raise ValueError(
+                f"image_shape {tuple(image_shape)} holds "
+                f"{math.prod(encoder.image_shape)} values but the rows have "
+                f"{n_features} features."
+            )
+
+    def embedding_width(self, n_features, image_shape=None) -> int:
+        return int(_check_sizes(self.channels, "channels")[-1])
+
+    def _views(self):
+        if self.augment is not None:
+            return self.augment
+        return ShiftRotate(
+            max_shift=0.08, max_rotation=180, flip=True, max_scale=0.15, brightness=0.2
+        )
+
+    def pretrain(
+        self, X, *, image_shape=None, augmenter=None, device="cpu", **training
+    ) -> Pretrained:
+        """Build the encoder for ``X`` and train it on two views of each batch.
+
+        As :meth:`BaseAutoencoder.pretrain`, except that the views come from
+        the component's own ``augment`` (``augmenter``, the clustering
+        stage's augmentation, is not used here) and that there is one run,
+        without a decoder.
+        """
+        from .nn import ContrastiveModule
+
+        self.validate(X.shape[1], image_shape)
+        parallel = training.pop("parallel", None)
+        if parallel is not None and getattr(parallel, "n_processes", 1) > 1:
+            raise ValueError(
+                "ContrastiveEncoder trains in one process only; use "
+                "MLPAutoencoder or ConvAutoencoder for data-parallel training."
+            )
+        epochs = self.epochs
+        if epochs == "auto":
+            epochs = contrastive_epochs(len(X))
+        encoder = self._encoder(image_shape)
+        module = ContrastiveModule(encoder, encoder.n_components, self.projection_dim)
+        module.to(memory_format=torch.channels_last)
+        histories = []
+        if epochs > 0:
+            histories.append(
+                _train(
+                    module,
+                    X,
+                    net_class=partial(ContrastiveNet, temperature=self.temperature),
+                    epochs=epochs,
+                    lr=self.lr,
+                    batch_size=min(self.batch_size, len(X)),
+                    optimizer=self.optimizer,
+                    momentum=self.momentum,
+                    device=device,
+                    augmenter=self._views().build(encoder.image_shape),
+                    desc="contrastive pretraining",
+                    **training,
+                )
+            )
+        module.to(device)
+        return Pretrained(module.encoder, None, histories, [])
+
+
 class PretrainedEncoder(BaseAutoencoder):
     """An encoder you bring: used as it is, or trained further with its decoder.
 
@@ -653,6 +846,8 @@ class ShiftRotate(BaseEstimator):
     ``max_shift`` of the image's smaller side and rotated by up to
     ``max_rotation`` degrees, a new draw per sample
     (:class:`skdec.nn.RandomShiftRotate`); prediction never augments.
+    Subjects with no up, no left and no mirror side (galaxies, cells) take
+    ``ShiftRotate(max_rotation=180, flip=True)``: every orientation.
 
     Parameters
     ----------
@@ -663,6 +858,13 @@ class ShiftRotate(BaseEstimator):
         (0.1 and 10 degrees): measured on sklearn digits and Fashion-MNIST,
         they cluster as accurately or better, with higher NMI and without
         the collapse roll-backs of the larger amounts (docs/benchmarks.rst).
+    flip : bool, default=False
+        Mirror half the images, left to right.
+    max_scale : float, default=0.0
+        Largest relative change of size (a zoom drawn in ``[1 - max_scale,
+        1 + max_scale]``).
+    brightness : float, default=0.0
+        Largest relative change of each channel's brightness.
 
     Examples
     --------
@@ -674,11 +876,20 @@ class ShiftRotate(BaseEstimator):
     _parameter_constraints: dict = {
         "max_shift": [Interval(Real, 0, 1, closed="both")],
         "max_rotation": [Interval(Real, 0, 180, closed="both")],
+        "flip": ["boolean"],
+        "max_scale": [Interval(Real, 0, 1, closed="left")],
+        "brightness": [Interval(Real, 0, None, closed="left")],
     }
 
-    def __init__(self, max_shift=0.05, max_rotation=5.0):
+    def __init__(
+        self, max_shift=0.05, max_rotation=5.0, *, flip=False, max_scale=0.0,
+        brightness=0.0,
+    ):  # fmt: skip
         self.max_shift = max_shift
         self.max_rotation = max_rotation
+        self.flip = flip
+        self.max_scale = max_scale
+        self.brightness = brightness
 
     def build(self, image_shape):
         """The torch module augmenting rows of images of ``image_shape``."""
@@ -688,4 +899,7 @@ class ShiftRotate(BaseEstimator):
             image_shape,
             max_shift=self.max_shift * size,
             max_rotation=self.max_rotation,
+            flip=self.flip,
+            max_scale=self.max_scale,
+            brightness=self.brightness,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -64,6 +65,8 @@ def cluster(args) -> dict:
         _report_skipped(data.skipped)
     if args.image_shape is None and not args.no_image_shape:
         args.image_shape = data.image_shape
+    if args.autoencoder == "auto":
+        args.autoencoder = _choose_autoencoder(args, data)
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)  # an unwritable folder fails now
     n_clusters = args.n_clusters
@@ -152,6 +155,26 @@ def cluster(args) -> dict:
             f"{montages[1].parent / 'cluster_<k>.png'}"
         )
     return result
+
+
+def _choose_autoencoder(args, data) -> str:
+    """``--autoencoder auto``: the contrastive encoder for a folder of images
+    with no preferred orientation, else the fully connected autoencoder."""
+    from ._image_folder import ORIENTATION_FREE
+    from .datasets import orientation_symmetry
+
+    if args.images is None or args.image_shape is None:
+        return "mlp"
+    symmetry = orientation_symmetry(data.X, args.image_shape)
+    kind = "contrastive" if symmetry >= ORIENTATION_FREE else "mlp"
+    if not args.quiet:
+        print(
+            f"skdec: the mean image correlates {symmetry:.2f} with its turns and "
+            f"mirror images ({'at least' if kind == 'contrastive' else 'below'} "
+            f"{ORIENTATION_FREE}): --autoencoder {kind}",
+            flush=True,
+        )
+    return kind
 
 
 def _report_skipped(skipped):
@@ -263,6 +286,21 @@ def _int_tuple(text: str) -> tuple[int, ...]:
         ) from None
 
 
+def _crop(text: str):
+    """``--crop``: 'auto' or a fraction in (0, 1]."""
+    if text == "auto":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(
+            f"invalid --crop {text!r}: expected auto or a fraction in (0, 1]"
+        )
+    return value
+
+
 def _image_size(text: str) -> tuple[int, int]:
     size = _int_tuple(text)
     if len(size) != 2 or min(size) < 1:
@@ -318,6 +356,24 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("crop", "pad"),
         help="keep the aspect ratio by cropping the centre or by padding with "
         "black (default crop)",
+    )
+    images.add_argument(
+        "--crop",
+        dest="center_crop",
+        type=_crop,
+        metavar="FRACTION",
+        help="keep the central FRACTION of each image's width and height "
+        "before resizing (survey cut-outs: the subject without the field "
+        "around it); auto (default) measures the collection's mean image and "
+        "crops only where a centred subject fills less than 0.75 of the frame; "
+        "1 keeps the whole frame",
+    )
+    images.add_argument(
+        "--stretch",
+        choices=("percentile", "asinh", "log", "linear"),
+        help="intensity stretch of each image: percentile (default) maps its "
+        "1st and 99.5th percentiles to black and white; asinh and log lift "
+        "faint structure (astropy's stretches); linear keeps the pixels",
     )
     images.add_argument(
         "--on-error",

@@ -14,7 +14,12 @@ from numbers import Integral
 
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._autoencoders import ConvAutoencoder, MLPAutoencoder, StackedAutoencoder
+from ._autoencoders import (
+    ContrastiveEncoder,
+    ConvAutoencoder,
+    MLPAutoencoder,
+    StackedAutoencoder,
+)
 from ._dec import DECClusterer
 
 #: the autoencoder components the command line can build, by name
@@ -22,6 +27,7 @@ AUTOENCODERS = {
     "mlp": MLPAutoencoder,
     "stacked": StackedAutoencoder,
     "conv": ConvAutoencoder,
+    "contrastive": ContrastiveEncoder,
 }
 
 # DECClusterer parameters that have options of their own (or none): the
@@ -160,10 +166,15 @@ def add_estimator_options(parser: argparse.ArgumentParser) -> None:
     )
     ae.add_argument(
         "--autoencoder",
-        choices=sorted(AUTOENCODERS),
-        default="mlp",
-        help="mlp: fully connected, end to end (default); stacked: the DEC "
-        "paper's layer-wise pretraining; conv: convolutional, for images",
+        choices=sorted(AUTOENCODERS) + ["auto"],
+        default="auto",
+        help="auto (default): contrastive for a folder of images whose mean "
+        "image looks the same turned and mirrored (subjects with no up or "
+        "mirror side, such as galaxies), else mlp; mlp: fully connected, end "
+        "to end; stacked: the DEC paper's layer-wise pretraining; conv: "
+        "convolutional, for images; contrastive: a small convolutional "
+        "encoder trained to ignore turns, mirror images, size and brightness "
+        "(SimCLR), for images",
     )
     defaults = {kind: _defaults(cls) for kind, cls in AUTOENCODERS.items()}
     seen = set()
@@ -190,7 +201,8 @@ def estimator_params(args) -> dict:
     (the autoencoder component built from its own)."""
     given = vars(args)
     params = {k[len("dec__") :]: v for k, v in given.items() if k.startswith("dec__")}
-    cls = AUTOENCODERS[args.autoencoder]
+    kind = "mlp" if args.autoencoder == "auto" else args.autoencoder
+    cls = AUTOENCODERS[kind]
     own = {
         k[len("autoencoder__") :]: v
         for k, v in given.items()
@@ -199,8 +211,8 @@ def estimator_params(args) -> dict:
     foreign = sorted(set(own) - set(_defaults(cls)))
     if foreign:
         names = ", ".join("--autoencoder-" + n.replace("_", "-") for n in foreign)
-        raise ValueError(f"{names} do not apply to --autoencoder {args.autoencoder}.")
-    if own or args.autoencoder != "mlp":
+        raise ValueError(f"{names} do not apply to --autoencoder {kind}.")
+    if own or kind != "mlp":
         params["autoencoder"] = cls(**own)
     return params
 

@@ -35,6 +35,8 @@ IMAGE_DEFAULTS = {
     "image_size": (32, 32),
     "color": "rgb",
     "resize": "crop",
+    "center_crop": "auto",
+    "stretch": "percentile",
     "on_error": "raise",
 }
 #: the options naming the input, as ``argparse`` stores them

@@ -32,7 +32,7 @@ import numpy as np
 from sklearn.datasets import load_digits as _sklearn_load_digits
 from sklearn.utils import Bunch
 
-from ._image_folder import load_image_folder
+from ._image_folder import auto_center_crop, load_image_folder, orientation_symmetry
 
 __all__ = [
     "load_cifar10",
@@ -40,6 +40,8 @@ __all__ = [
     "load_digits",
     "load_fashion_mnist",
     "load_image_folder",
+    "auto_center_crop",
+    "orientation_symmetry",
     "load_mnist",
     "load_stl10",
     "read_idx",

@@ -25,6 +25,7 @@ from ._loader import (
 )
 from ._nets import (
     AutoencoderNet,
+    ContrastiveNet,
     DECNet,
     LabelHeadNet,
     TrainingDivergedError,
@@ -57,6 +58,7 @@ __all__ = [
     "ArrayRows",
     "AutoencoderNet",
     "BlockShuffleIterator",
+    "ContrastiveNet",
     "DECNet",
     "ClusterCollapseWarning",
     "EmptyClusterWarning",

@@ -9,11 +9,18 @@ import torch.nn.functional as F
 from skorch import NeuralNet, NeuralNetClassifier
 from skorch.dataset import unpack_data
 
+from ..nn import nt_xent_loss
 from ._allocator import tune_malloc
 from ._inference import INFERENCE_BATCH_SIZE, embed_and_assign
 from ._loader import batch_iterator
 
-__all__ = ["AutoencoderNet", "DECNet", "TrainingDivergedError", "check_finite_loss"]
+__all__ = [
+    "AutoencoderNet",
+    "ContrastiveNet",
+    "DECNet",
+    "TrainingDivergedError",
+    "check_finite_loss",
+]
 
 
 class TrainingDivergedError(FloatingPointError, ValueError):
@@ -136,6 +143,56 @@ class AutoencoderNet(_FastNet):
             "pretraining reconstruction",
             "Lower the autoencoder's `lr`, scale the input features (for example to "
             "[0, 1]) or use a smaller batch size.",
+        )
+        return loss
+
+
+class ContrastiveNet(_FastNet):
+    """Train a :class:`skdec.nn.ContrastiveModule` on two augmented views.
+
+    Each training step draws two views of the batch with ``augmenter``
+    (needed), passes both through the module as one batch and takes
+    :func:`skdec.nn.nt_xent_loss` at ``temperature`` on their projections;
+    ``y`` is ignored.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from skdec.nn import ContrastiveModule, ConvFeatureEncoder, RandomShiftRotate
+    >>> from skdec.net import ContrastiveNet
+    >>> _ = torch.manual_seed(0)
+    >>> module = ContrastiveModule(ConvFeatureEncoder((1, 8, 8), (4, 8)), 8)
+    >>> net = ContrastiveNet(module, augmenter=RandomShiftRotate((1, 8, 8)),
+    ...                      max_epochs=2, batch_size=8, verbose=0,
+    ...                      optimizer=torch.optim.Adam, lr=1e-3)
+    >>> len(net.fit(np.random.RandomState(0).rand(16, 64).astype("float32")).history)
+    2
+    """
+
+    def __init__(self, *args, temperature=0.2, **kwargs):
+        self.temperature = temperature
+        super().__init__(*args, **kwargs)
+
+    def train_step_single(self, batch, **fit_params):
+        if self.augmenter is None:
+            raise ValueError("ContrastiveNet needs an augmenter to draw the views.")
+        self._set_training(True)
+        Xi, _ = unpack_data(batch)
+        Xi = Xi.to(self.device)
+        with torch.no_grad():
+            views = torch.cat([self.augmenter(Xi), self.augmenter(Xi)])
+        with self._autocast():
+            z = self.infer(views, **fit_params)
+        loss = self.get_loss(z, None, X=views, training=True)
+        self._backward(loss)
+        return {"loss": loss, "y_pred": z}
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        loss = nt_xent_loss(y_pred, self.temperature)
+        check_finite_loss(
+            loss,
+            "contrastive pretraining",
+            "Lower the encoder's `lr` or raise its `temperature`.",
         )
         return loss
 

@@ -13,12 +13,15 @@ from ._clustering import (
     soft_assignment,
     target_distribution,
 )
+from ._contrastive import ContrastiveModule, ConvFeatureEncoder, nt_xent_loss
 from ._conv import ConvAutoencoder, ConvDecoder, ConvEncoder
 from ._head import ClusterLabelLayer, LabelHeadModule
 
 __all__ = [
     "ClusterLabelLayer",
     "ClusteringLayer",
+    "ContrastiveModule",
+    "ConvFeatureEncoder",
     "ConvAutoencoder",
     "ConvDecoder",
     "ConvEncoder",
@@ -29,6 +32,7 @@ __all__ = [
     "MLPAutoencoder",
     "RandomShiftRotate",
     "make_activation",
+    "nt_xent_loss",
     "soft_assignment",
     "target_distribution",
 ]

@@ -28,6 +28,15 @@ class RandomShiftRotate(nn.Module):
         Largest translation in pixels.
     max_rotation : float, default=10.0
         Largest rotation in degrees.
+    flip : bool, default=False
+        Mirror half the images (left to right, before the rotation, so that
+        with ``max_rotation=180`` every orientation and mirror side is drawn).
+    max_scale : float, default=0.0
+        Largest relative change of size: each image is zoomed by a factor
+        drawn uniformly in ``[1 - max_scale, 1 + max_scale]``.
+    brightness : float, default=0.0
+        Each channel of each image is multiplied by a factor drawn uniformly
+        in ``[1 - brightness, 1 + brightness]``.
 
     Examples
     --------
@@ -44,6 +53,10 @@ class RandomShiftRotate(nn.Module):
         image_shape: Sequence[int],
         max_shift: float = 1.0,
         max_rotation: float = 10.0,
+        *,
+        flip: bool = False,
+        max_scale: float = 0.0,
+        brightness: float = 0.0,
     ):
         super().__init__()
         shape = tuple(int(s) for s in image_shape)
@@ -57,6 +70,14 @@ class RandomShiftRotate(nn.Module):
         self.image_shape = shape
         self.max_shift = float(max_shift)
         self.max_rotation = float(max_rotation)
+        self.flip = bool(flip)
+        self.max_scale = float(max_scale)
+        self.brightness = float(brightness)
+        if not 0 <= self.max_scale < 1 or self.brightness < 0:
+            raise ValueError(
+                "max_scale must be in [0, 1) and brightness non-negative, got "
+                f"{max_scale!r} and {brightness!r}."
+            )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n = x.shape[0]
@@ -69,14 +90,26 @@ class RandomShiftRotate(nn.Module):
         angle = (torch.rand(n) * 2 - 1) * math.radians(self.max_rotation)
         # affine_grid works in [-1, 1] coordinates: one pixel is 2 / size
         shift = (torch.rand(n, 2) * 2 - 1) * self.max_shift
-        cos, sin = torch.cos(angle), torch.sin(angle)
+        # the sampling grid is scaled by 1 / zoom: zoom > 1 enlarges the image
+        # (draws only for what is on: the default's stream of draws is unchanged)
+        zoom = torch.ones(n)
+        if self.max_scale:
+            zoom = 1 + (torch.rand(n) * 2 - 1) * self.max_scale
+        cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+        # a mirror image: the output's x reads the input's -x
+        mirror = torch.ones(n)
+        if self.flip:
+            mirror = torch.where(torch.rand(n) < 0.5, -1.0, 1.0)
         theta = torch.zeros(n, 2, 3)
-        theta[:, 0, 0], theta[:, 0, 1] = cos, -sin * h / w
-        theta[:, 1, 0], theta[:, 1, 1] = sin * w / h, cos
+        theta[:, 0, 0], theta[:, 0, 1] = cos * mirror, -sin * h / w
+        theta[:, 1, 0], theta[:, 1, 1] = sin * w / h * mirror, cos
         theta[:, 0, 2] = shift[:, 0] * 2 / w
         theta[:, 1, 2] = shift[:, 1] * 2 / h
         theta = theta.to(device=x.device, dtype=x.dtype)
         images = x.reshape(n, c, h, w)
         grid = F.affine_grid(theta, images.shape, align_corners=False)
         out = F.grid_sample(images, grid, padding_mode="zeros", align_corners=False)
+        if self.brightness:  # each channel of each image scaled on its own
+            gain = 1 + (torch.rand(n, c, 1, 1) * 2 - 1) * self.brightness
+            out = out * gain.to(device=out.device, dtype=out.dtype)
         return out.reshape(n, -1)
