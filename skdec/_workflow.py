@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._cli_params import add_class_options, class_params
+from ._cli_params import UsageError, add_class_options, class_params
 from ._images import display_images
 from ._run import (
     RUN_FILE,
@@ -73,9 +73,13 @@ def _say(args, message: str):
 
 
 def _output(args, run) -> Path:
+    """The ``--output`` folder; by default the command's name inside the run
+    folder (``RUN/select``, ``RUN/labels``, ...)."""
+    if args.output is None:
+        return run.path / args.command
     out = Path(args.output).expanduser()
     if out.resolve() == run.path.resolve():
-        raise ValueError(
+        raise UsageError(
             f"--output {out} is the --model folder; write to a new folder."
         )
     return out
@@ -705,14 +709,14 @@ def _surgery(args, operation):
         strategy = "split" if operation == "split" else args.strategy
         y = _split_labels(args, run)
         if y is not None and strategy != "split":
-            raise ValueError("--labels applies to --strategy split only.")
+            raise UsageError("--labels applies to --strategy split only.")
         _say(args, f"{strategy} cluster {args.cluster}")
         new, report = dissolve_cluster(
             model, args.cluster, strategy, run.X, y=y, **common
         )
     record = run_record(
         operation,
-        run.info["input"],
+        run.input_record(),
         new,
         run.X,
         name=run.info["dataset"],
@@ -720,6 +724,8 @@ def _surgery(args, operation):
         image_shape=run.image_shape,
         cmap=run.cmap,
         parent=run.path,
+        folder=out,
+        pixel_cache=run.absolute("pixel_cache"),
     )
     surgery = _surgery_report(report, new, run.y)
     with staged(out) as folder:
@@ -794,13 +800,18 @@ def _aggregations():
 
 
 def _common(p, output_help):
+    command = p.prog.split()[-1]
     p.add_argument(
         "--model",
         required=True,
         metavar="DIR",
         help="a run folder: the --output of skdec cluster (or of a surgery command)",
     )
-    p.add_argument("--output", required=True, metavar="DIR", help=output_help)
+    p.add_argument(
+        "--output",
+        metavar="DIR",
+        help=f"{output_help} (default: {command}/ inside the --model folder)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
@@ -812,7 +823,13 @@ def _surgery_options(p):
         help="DEC self-training iterations after the surgery (default 3 x the "
         "model's update interval; 0: none)",
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="random_state of the surgery (k-means of a split, the "
+        "re-initialised centre, the refinement; default 0)",
+    )
 
 
 def add_workflow_commands(sub) -> None:
@@ -910,7 +927,12 @@ def add_workflow_commands(sub) -> None:
         metavar="CSV",
         help="subject_labels.csv of skdec labels",
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="random_state of LabelHeadClassifier (default 0)",
+    )
     add_class_options(
         p,
         LabelHeadClassifier,
@@ -954,8 +976,22 @@ def add_workflow_commands(sub) -> None:
         description=surgery,
     )
     _common(p, "the new run folder")
-    p.add_argument("--cluster", type=int, required=True, metavar="K")
-    p.add_argument("--strategy", choices=STRATEGIES, default="delete")
+    p.add_argument(
+        "--cluster",
+        type=int,
+        required=True,
+        metavar="K",
+        help="the cluster to dissolve (an id of labels.csv)",
+    )
+    p.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        default="delete",
+        help="delete: its members go to their next-best clusters (default); "
+        "reinit: its centre moves to a subject the other centres fit worst; "
+        "split: in two, by 2-means or by --labels (dissolve_cluster's "
+        "strategy)",
+    )
     p.add_argument(
         "--labels",
         metavar="CSV",
@@ -967,13 +1003,25 @@ def add_workflow_commands(sub) -> None:
 
     p = sub.add_parser("merge", help="merge clusters", description=surgery)
     _common(p, "the new run folder")
-    p.add_argument("--clusters", type=_cluster_ids, required=True, metavar="A,B[,...]")
+    p.add_argument(
+        "--clusters",
+        type=_cluster_ids,
+        required=True,
+        metavar="A,B[,...]",
+        help="the clusters to merge into one (two or more ids of labels.csv)",
+    )
     _surgery_options(p)
     p.set_defaults(run=merge)
 
     p = sub.add_parser("split", help="split a cluster in two", description=surgery)
     _common(p, "the new run folder")
-    p.add_argument("--cluster", type=int, required=True, metavar="K")
+    p.add_argument(
+        "--cluster",
+        type=int,
+        required=True,
+        metavar="K",
+        help="the cluster to split (an id of labels.csv)",
+    )
     p.add_argument(
         "--labels",
         metavar="CSV",
