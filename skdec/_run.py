@@ -259,7 +259,8 @@ class Run:
         value = self.info.get(key)
         if value is None:
             return None
-        return Path(_absolute(value, self.path, self.info.get("folder")))
+        written = None if key == "pixel_cache" else self.info.get("folder")
+        return Path(_absolute(value, self.path, written))
 
     def input_record(self) -> dict:
         """``run.json``'s input with its paths made absolute, for a run
@@ -350,7 +351,8 @@ def load_run(path, *, quiet=True) -> Run:
     record = _input_paths(info, folder)
     args = input_namespace(record, quiet)
     if record.get("images") is not None and info.get("pixel_cache"):
-        args.pixel_cache = _absolute(info["pixel_cache"], folder, info.get("folder"))
+        # beside this run folder, wherever it is now (rebuilt there if missing)
+        args.pixel_cache = _absolute(info["pixel_cache"], folder)
     try:
         data = load_input(args)
     except (FileNotFoundError, NotADirectoryError, ValueError) as exc:

@@ -575,3 +575,208 @@ def test_image_folder_workflow_copies_the_files(tmp_path, capsys):
     _write_rows(path, rows)
     assert main([*argv, "--output", str(tmp_path / "l2")]) == 1
     assert "is the export from another run?" in _error(capsys)
+
+
+# ------------------------------------- image folders: uploads, rounds, the cache
+@pytest.fixture(scope="module")
+def camera(tmp_path_factory):
+    """A project folder: ``subjects/`` (sub-folders are sites, not labels;
+    small PNGs, one large TIFF and one JPEG) and ``run/``, the run folder of
+    ``skdec cluster`` on it."""
+    from PIL import Image
+
+    rng = np.random.RandomState(0)
+    project = tmp_path_factory.mktemp("camera")
+    root = project / "subjects"
+    for site in ("site-a", "site-b"):
+        (root / site).mkdir(parents=True)
+        for i in range(6):
+            pixels = rng.randint(0, 256, size=(8, 8, 3)).astype(np.uint8)
+            Image.fromarray(pixels).save(root / site / f"{i}.png")
+    noise = rng.randint(0, 256, size=(320, 320, 3)).astype(np.uint8)
+    Image.fromarray(noise).save(root / "site-a" / "big.tif")  # ~300 KB as PNG
+    Image.fromarray(noise[:16, :16]).save(root / "site-b" / "photo.jpg")
+    run = project / "run"
+    argv = ["cluster", "--images", str(root), "--image-size", "8,8", "--output"]
+    assert main([*argv, str(run), *FAST, "--max-iter", "10", "--n-clusters", "3"]) == 0
+    return project
+
+
+def test_sub_folders_are_no_labels_unless_asked(camera, tmp_path, capsys):
+    info = json.loads((camera / "run" / "run.json").read_text())
+    assert info["has_labels"] is False
+    assert info["input"]["labels_from_folders"] is False
+    assert "label" not in _rows(camera / "run" / "labels.csv")[0]
+    out = tmp_path / "labelled"
+    argv = ["cluster", "--images", str(camera / "subjects"), "--image-size", "8,8"]
+    argv += ["--labels-from-folders", "--output", str(out), *FAST[:-1]]
+    assert main([*argv, "--max-iter", "5"]) == 0
+    # the number of folders sets --n-clusters, and the command says so
+    assert "2 clusters (the number of known classes" in capsys.readouterr().out
+    info = json.loads((out / "run.json").read_text())
+    assert info["has_labels"] and info["n_clusters"] == 2
+    assert {r["label"] for r in _rows(out / "labels.csv")} == {"site-a", "site-b"}
+
+
+def test_run_json_paths_are_relative_and_old_ones_still_read(camera, tmp_path):
+    info = json.loads((camera / "run" / "run.json").read_text())
+    assert info["input"]["images"] == "../subjects"
+    assert info["pixel_cache"].startswith("../.skdec-cache/pixels-")
+    moved = tmp_path / "moved"  # the project folder moves as a whole
+    shutil.copytree(camera, moved)
+    shutil.rmtree(moved / ".skdec-cache")
+    run = load_run(moved / "run")
+    assert run.images_root.resolve() == (moved / "subjects").resolve()
+    assert (moved / ".skdec-cache").is_dir()  # rebuilt beside the moved run
+    # a run.json of an earlier version: absolute paths, no cache, no "folder"
+    old = tmp_path / "old-run"
+    shutil.copytree(camera / "run", old)
+    info["input"]["images"] = str((camera / "subjects").resolve())
+    for key in ("pixel_cache", "folder"):
+        del info[key]
+    del info["input"]["labels_from_folders"]  # sub-folders were labels then
+    (old / "run.json").write_text(json.dumps(info))
+    run = load_run(old)
+    assert run.images_root == (camera / "subjects").resolve()
+    assert set(run.y) == {"site-a", "site-b"}
+    info["input"]["labels_from_folders"] = False
+    (old / "run.json").write_text(json.dumps(info))
+    assert load_run(old).y is None
+
+
+def test_the_pixel_cache_is_reused_and_rebuilt(camera, tmp_path, monkeypatch):
+    import skdec._image_folder as image_folder
+
+    project = tmp_path / "project"
+    shutil.copytree(camera, project)
+    expected = load_run(project / "run").X.copy()
+    decode = image_folder._decode
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("decoded again")
+
+    monkeypatch.setattr(image_folder, "_decode", refuse)
+    run = load_run(project / "run")  # from the cache: nothing decoded
+    np.testing.assert_array_equal(run.X, expected)
+    assert run.X.dtype == np.float32
+    monkeypatch.setattr(image_folder, "_decode", decode)
+    from PIL import Image
+
+    changed = project / "subjects" / "site-a" / "0.png"
+    Image.fromarray(np.zeros((8, 8, 3), dtype=np.uint8)).save(changed)
+    run = load_run(project / "run")  # a file changed: decoded again
+    row = run.filenames.tolist().index("site-a/0.png")
+    assert not run.X[row].any() and expected[row].any()
+
+
+def test_select_writes_upload_ready_images_from_the_originals(camera, capsys):
+    from PIL import Image
+
+    run = camera / "run"
+    argv = ["select", "--model", str(run), "--budget", "14", "--strategy"]
+    assert main([*argv, "random", "--max-bytes", "100KB"]) == 0
+    assert "1 images scaled down to fit 100000 bytes" in capsys.readouterr().out
+    out = run / "select"  # the default --output: inside the run folder
+    manifest = {r["#filename"]: r for r in _rows(out / "manifest.csv")}
+    assert len(manifest) == 14 and "site-a/big.tif" in manifest
+    big = out / manifest["site-a/big.tif"]["image"]
+    assert big.suffix == ".png" and big.stat().st_size <= 100_000
+    with Image.open(big) as image:  # the original's 320 pixels, scaled down
+        assert 64 <= image.size[0] < 320 and image.size[0] > 8
+    for name, r in manifest.items():
+        if name.endswith(".png"):  # small enough: the original file itself
+            original = (camera / "subjects" / name).read_bytes()
+            assert (out / r["image"]).read_bytes() == original
+    if "site-b/photo.jpg" in manifest:
+        assert manifest["site-b/photo.jpg"]["image"].endswith(".jpg")
+    info = json.loads((out / "selection.json").read_text())
+    assert info["max_bytes"] == 100_000 and info["image_format"] == "auto"
+
+    argv = ["select", "--model", str(run), "--budget", "14", "--strategy", "random"]
+    jpeg = ["--image-format", "jpeg", "--output", str(camera / "j"), "--quiet"]
+    assert main([*argv, *jpeg]) == 0
+    assert all(r["image"].endswith(".jpg") for r in _rows(camera / "j" / MANIFEST))
+
+
+MANIFEST = "manifest.csv"
+
+
+def test_a_second_round_excludes_the_subjects_shown(camera, tmp_path, capsys):
+    run = camera / "run"
+    first, second = tmp_path / "round1", tmp_path / "round2"
+    base = ["select", "--model", str(run), "--strategy", "random", "--quiet"]
+    assert main([*base, "--budget", "8", "--output", str(first)]) == 0
+    argv = [*base, "--budget", "6", "--exclude", str(first / MANIFEST)]
+    assert main([*argv, "--output", str(second)]) == 0
+    shown = {r["#filename"] for r in _rows(first / MANIFEST)}
+    again = {r["#filename"] for r in _rows(second / MANIFEST)}
+    assert len(again) == 6 and not shown & again
+    info = json.loads((second / "selection.json").read_text())
+    assert info["n_excluded"] == 8
+    # 8 + 6 shown: no 5 subjects are left for a third round
+    third = [*base, "--budget", "5", "--exclude", str(first / MANIFEST)]
+    third += ["--exclude", str(second / MANIFEST), "--output", str(tmp_path / "3")]
+    assert main(third) == 1
+    capsys.readouterr()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("image,#row,#cluster,#filename\nx.png,0,0,site-c/none.png\n")
+    assert main([*base, "--budget", "2", "--exclude", str(bad)]) == 1
+    assert "bad.csv, line 2: 'site-c/none.png' is not a file of the run" in _error(
+        capsys
+    )
+
+
+def test_labels_match_subjects_by_file_name(camera, tmp_path, capsys):
+    run = camera / "run"
+    first = tmp_path / "round1"
+    argv = ["select", "--model", str(run), "--budget", "6", "--strategy", "random"]
+    assert main([*argv, "--output", str(first), "--quiet"]) == 0
+    manifest = _rows(first / MANIFEST)
+    for r in manifest:  # a team's own manifest: file names, no #row
+        del r["#row"]
+    path = tmp_path / "export.csv"
+    truth = [r["#filename"].split("/")[0] for r in manifest]
+    write_zooniverse_export(path, manifest, truth, accuracy=1.0, random_state=0)
+    out = tmp_path / "labels"
+    argv = ["labels", "--model", str(run), "--votes", str(path), "--output"]
+    assert main([*argv, str(out), "--quiet"]) == 0
+    rows = {r["filename"]: r for r in _rows(out / "subject_labels.csv")}
+    for r in manifest:
+        assert rows[r["#filename"]]["seen"] == "1"
+        assert rows[r["#filename"]]["label"] == r["#filename"].split("/")[0]
+    votes = tmp_path / "votes.csv"  # plain votes naming files
+    votes.write_text("subject,label\nsite-a/1.png,cat\n2.png,dog\n")
+    argv = ["labels", "--model", str(run), "--votes", str(votes), "--output"]
+    assert main([*argv, str(tmp_path / "plain"), "--quiet"]) == 1
+    assert "'2.png' is not a row number nor a file of the run" in _error(capsys)
+    votes.write_text("subject,label\nsite-a/1.png,cat\nbig.tif,dog\n")
+    assert main([*argv, str(tmp_path / "plain"), "--quiet"]) == 0
+    rows = {r["filename"]: r for r in _rows(tmp_path / "plain" / "subject_labels.csv")}
+    assert rows["site-a/1.png"]["label"] == "cat"
+    assert rows["site-a/big.tif"]["label"] == "dog"
+
+
+def test_labels_with_answer_names_and_export_filters(run_dir, export, tmp_path):
+    rows = _rows(export[0])
+    extra = dict(rows[0], classification_id="99", gold_standard="True")
+    extra["annotations"] = json.dumps([{"task": "T0", "value": 9}])
+    repeat = dict(rows[1], classification_id="98")
+    repeat["metadata"] = json.dumps({"seen_before": True})
+    path = tmp_path / "export.csv"
+    _write_rows(path, [*rows, extra, repeat])
+    names = tmp_path / "answers.csv"
+    digits = "zero one two three four five six seven eight nine".split()
+    names.write_text(
+        "answer,name\n" + "".join(f"{i},{d}\n" for i, d in enumerate(digits))
+    )
+    out = tmp_path / "labels"
+    argv = ["labels", "--model", str(run_dir), "--votes", str(path), "--answers"]
+    assert main([*argv, str(names), "--output", str(out), "--quiet"]) == 0
+    labels = {r["label"] for r in _rows(out / "subject_labels.csv")}
+    assert labels <= set(digits)
+    summary = json.loads((out / "labels.json").read_text())
+    assert summary["n_votes"] == len(rows)  # the expert's and the repeat left out
+    assert summary["export_filters"]["experts"] == "exclude"
+    keep = ["--repeats", "keep", "--experts", "include"]
+    assert main([*argv, str(names), "--output", str(out), "--quiet", *keep]) == 0
+    assert json.loads((out / "labels.json").read_text())["n_votes"] == len(rows) + 2
