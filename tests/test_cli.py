@@ -417,3 +417,21 @@ def test_labels_csv_columns(tmp_path):
         "0,1,x",
         "1,0,y",
     ]
+
+
+def test_the_cli_reference_page_is_current():
+    """docs/cli.rst is written from the parser by docs/cli_reference.py: run
+    ``python docs/cli_reference.py`` after changing an option."""
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "docs" / "cli_reference.py"
+    spec = importlib.util.spec_from_file_location("cli_reference", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    page = module.render()
+    assert module.PAGE.read_text() == page, "run python docs/cli_reference.py"
+    for command in ("cluster", "select", "labels", "finetune", "report", "split"):
+        assert f"\nskdec {command}\n" in page
+    assert "``--n-jobs VALUE``" in page and "``--exclude FILE``" in page
+    assert "in the range" not in page
