@@ -23,6 +23,7 @@ from ._surgery import dissolve_cluster, merge_clusters
 from ._votes import (
     aggregate_votes,
     dawid_skene,
+    read_workflow_answers,
     read_zooniverse_export,
     simulate_volunteers,
     write_zooniverse_export,
@@ -50,6 +51,7 @@ __all__ = [
     "merge_clusters",
     "MLPAutoencoder",
     "PretrainedEncoder",
+    "read_workflow_answers",
     "read_zooniverse_export",
     "select_queries",
     "ShiftRotate",

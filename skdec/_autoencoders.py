@@ -305,10 +305,13 @@ class MLPAutoencoder(BaseAutoencoder):
         present 1.75 million samples when that is fewer (25 epochs on 70,000
         rows). 0 leaves the network at its random initial weights.
     lr : float, default=1e-3
+        Learning rate of the pretraining.
     optimizer : {'adam', 'sgd'}, default='adam'
+        Optimiser of the pretraining.
     momentum : float, default=0.9
         Momentum of SGD (unused by Adam).
     batch_size : int, default=256
+        Mini-batch size of the pretraining.
     corruption : float, default=0.0
         Dropout rate on the input during pretraining (a denoising
         autoencoder); 0 trains a plain autoencoder.

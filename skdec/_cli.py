@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._cli_params import add_estimator_options, estimator_params
+from ._cli_params import UsageError, add_estimator_options, estimator_params
 from ._images import display_images, tile_images
 from ._inputs import (
     DATASETS,
@@ -21,7 +21,7 @@ from ._inputs import (
     input_record,
     load_input,
 )
-from ._run import run_record, staged, write_run
+from ._run import pixel_cache_path, run_record, staged, write_run
 from ._workflow import add_workflow_commands
 
 MONTAGE_COLUMNS = 8  # subjects per cluster in montage.png
@@ -52,6 +52,9 @@ def cluster(args) -> dict:
     from .metrics import clustering_report
     from .net import is_main_process
 
+    out = Path(args.output)
+    use_cache = args.images is not None and args.pixel_cache
+    args.pixel_cache = pixel_cache_path(out, input_record(args)) if use_cache else None
     start = time.perf_counter()
     data = load_input(args)
     load_seconds = time.perf_counter() - start
@@ -67,11 +70,17 @@ def cluster(args) -> dict:
         args.image_shape = data.image_shape
     if args.autoencoder == "auto":
         args.autoencoder = _choose_autoencoder(args, data)
-    out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)  # an unwritable folder fails now
     n_clusters = args.n_clusters
     if n_clusters is None:
         n_clusters = len(np.unique(y)) if y is not None else 10
+        origin = "the number of known classes" if y is not None else "the default"
+        if not args.quiet:
+            print(
+                f"skdec: {n_clusters} clusters ({origin}; --n-clusters sets "
+                "another number)",
+                flush=True,
+            )
     params = dict(
         n_clusters=n_clusters,
         random_state=args.seed,
@@ -127,6 +136,8 @@ def cluster(args) -> dict:
         has_labels=y is not None,
         image_shape=display_shape,
         cmap=data.cmap,
+        folder=out,
+        pixel_cache=args.pixel_cache,
     )
     with staged(out) as folder:
         # the run folder (model.joblib, embedding.npy, labels.csv, run.json)
@@ -199,7 +210,7 @@ def _image_folder_record(args, data) -> dict:
         "folder": str(Path(args.images).expanduser().resolve()),
         **image_options(args),
         "image_shape": list(data.image_shape),
-        "labels_from_subfolders": data.y is not None,
+        "labels_from_folders": data.y is not None,
         "n_skipped": len(data.skipped),
         "skipped": [{"filename": f, "error": e} for f, e in data.skipped],
     }
@@ -311,11 +322,24 @@ def _image_size(text: str) -> tuple[int, int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = argparse.ArgumentParser(
-        prog="skdec", description="Deep embedded clustering from the command line."
+        prog="skdec",
+        description="Deep embedded clustering from the command line: "
+        "'skdec cluster' fits a model and writes a run folder, which the "
+        "other commands take as --model.",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("cluster", help="cluster a data set with DEC")
+    parser.add_argument("--version", action="version", version=f"skdec {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    p = sub.add_parser(
+        "cluster",
+        help="cluster a data set with DEC and write a run folder",
+        description="Fit DECClusterer on a built-in data set, a .npy/.csv "
+        "file or a folder of images, and write the run folder (labels.csv, "
+        "metrics.json, dec.png, model.joblib, embedding.npy, run.json and, "
+        "for images, montages) that the other commands read with --model.",
+    )
     source = p.add_argument_group("input (one of --dataset, --data, --images)")
     one_source = source.add_mutually_exclusive_group()
     one_source.add_argument(
@@ -331,8 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--images",
         metavar="DIR",
         help="a folder of image files (PNG, JPEG, TIFF, BMP, WebP, FITS), read "
-        "with its sub-folders; when every file lies in a sub-folder, the "
-        "first-level sub-folders' names are the labels",
+        "with its sub-folders (see --labels-from-folders)",
     )
     source.add_argument("--label-column", help="CSV column holding known labels")
     source.add_argument("--data-dir", help="folder of IDX files (MNIST, Fashion-MNIST)")
@@ -376,6 +399,24 @@ def build_parser() -> argparse.ArgumentParser:
         "faint structure (astropy's stretches); linear keeps the pixels",
     )
     images.add_argument(
+        "--labels-from-folders",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="take the first-level sub-folders' names as known labels (every "
+        "file must lie in one; they are scored against and set the default "
+        "--n-clusters); default no: sub-folders (sites, cameras, nights) "
+        "only organise the files",
+    )
+    images.add_argument(
+        "--pixel-cache",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="keep the decoded pixels (8 bits per value) in "
+        ".skdec-cache/ beside the --output folder, so that the later commands "
+        "read them instead of decoding the folder again; it is rebuilt when "
+        "the files or the image options change (default yes)",
+    )
+    images.add_argument(
         "--on-error",
         choices=("raise", "skip"),
         help="an unreadable file stops the run (default raise) or is left out "
@@ -384,10 +425,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--n-clusters",
         type=int,
-        help="default: number of classes, or 10 without labels",
+        help="number of clusters (default: the number of known classes, or 10 "
+        "without labels; the command says which it took)",
     )
-    p.add_argument("--output", default="skdec-output", help="output folder")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--output",
+        default="skdec-output",
+        metavar="DIR",
+        help="the run folder to write (default skdec-output)",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="random_state of DECClusterer: the same seed, data and options "
+        "give the same clusters (default 0)",
+    )
     p.add_argument(
         "--image-shape",
         type=_int_tuple,
@@ -418,20 +471,30 @@ def build_parser() -> argparse.ArgumentParser:
 EXIT_INTERRUPTED = 130
 
 
+#: Exit status of a usage error (argparse's own), and of a failed run.
+EXIT_USAGE, EXIT_FAILED = 2, 1
+
+
 def main(argv=None) -> int:
+    """Run the command of ``argv``; the exit status: 0, 1 for a failed run
+    (one line on standard error, no traceback), 2 for a usage error (as
+    argparse exits for its own), 130 after Ctrl-C."""
     args = build_parser().parse_args(argv)
     try:
         args.run(args)
-    except (
-        FileNotFoundError,
-        NotADirectoryError,
-        FileExistsError,  # an --output that is a file
-        PermissionError,
-        ValueError,
-        ImportError,  # an optional extra that is not installed
-    ) as exc:
+    except UsageError as exc:
         print(f"skdec: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
+    except (
+        OSError,  # a missing file, an --output that is a file, a full disk
+        ValueError,  # bad input: the message names the file and the row
+        ImportError,  # an optional extra that is not installed
+        RuntimeError,
+        MemoryError,
+    ) as exc:
+        message = str(exc).strip() or type(exc).__name__
+        print(f"skdec: error: {' '.join(message.split())}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("skdec: interrupted; no results written.", file=sys.stderr)
         return EXIT_INTERRUPTED

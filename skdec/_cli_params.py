@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import argparse
 import inspect
-from numbers import Integral
+import re
+from numbers import Integral, Real
 
 from sklearn.utils._param_validation import Interval, StrOptions
 
@@ -21,6 +22,16 @@ from ._autoencoders import (
     StackedAutoencoder,
 )
 from ._dec import DECClusterer
+from ._inputs import UsageError
+
+__all__ = [
+    "UsageError",
+    "add_class_options",
+    "add_estimator_options",
+    "class_params",
+    "estimator_params",
+    "param_docs",
+]
 
 #: the autoencoder components the command line can build, by name
 AUTOENCODERS = {
@@ -49,11 +60,72 @@ ALIASES = {
 }
 
 
+_SECTION = re.compile(r"^[A-Z][A-Za-z ]+$")
+_ROLES = re.compile(r":[a-z]+:`~?([^`]+)`")
+
+
+def _plain(text: str) -> str:
+    """numpydoc text as a help line: roles and literals unmarked, ``%``
+    escaped for argparse."""
+    text = _ROLES.sub(lambda m: m.group(1).rsplit(".", 1)[-1], text)
+    return text.replace("``", "").replace("%", "%%")
+
+
+def param_docs(obj) -> dict:
+    """``{parameter: first sentence of its description}`` from the
+    numpydoc ``Parameters`` section of ``obj``'s docstring."""
+    lines = inspect.cleandoc(obj.__doc__ or "").splitlines()
+    docs, names, text, inside = {}, [], [], False
+
+    def flush():
+        sentence = " ".join(text).strip()
+        match = re.search(r"(?<!e\.g)(?<!i\.e)\.(\s|$)", sentence)
+        if match:
+            sentence = sentence[: match.start() + 1]
+        for name in names:
+            if sentence:
+                docs.setdefault(name, _plain(sentence))
+
+    for i, line in enumerate(lines):
+        underline = i + 1 < len(lines) and set(lines[i + 1].strip()) == {"-"}
+        if _SECTION.match(line) and underline:
+            if inside:
+                break
+            inside = line == "Parameters"
+            continue
+        if not inside or set(line.strip()) == {"-"} or not line.strip():
+            continue
+        if not line.startswith(" "):
+            flush()
+            names = [n.strip() for n in line.split(" :")[0].split(",")]
+            text = []
+        else:
+            text.append(line.strip())
+    if inside:
+        flush()
+    return docs
+
+
+def _number(kind) -> str:
+    return "an integer" if kind is Integral else "a number"
+
+
 def _describe(constraint) -> str:
     if isinstance(constraint, StrOptions):
         return " | ".join(sorted(constraint.options))
     if isinstance(constraint, Interval):
-        return str(constraint)  # "an int in the range [1, inf)"
+        bounds = []
+        if constraint.left is not None:
+            sign = ">=" if constraint.closed in ("left", "both") else ">"
+            bounds.append(f"{sign} {constraint.left:g}")
+        if constraint.right is not None:
+            sign = "<=" if constraint.closed in ("right", "both") else "<"
+            bounds.append(f"{sign} {constraint.right:g}")
+        return f"{_number(constraint.type)} {' and '.join(bounds)}".strip()
+    if constraint in (Integral, int):
+        return "an integer"
+    if constraint in (Real, float):
+        return "a number"
     if constraint == "array-like":
         return "comma-separated ints"
     if constraint is None:
@@ -74,6 +146,10 @@ def _parse(text: str, constraint):
         value = int(text) if constraint.type is Integral else float(text)
         if constraint.is_satisfied_by(value):
             return value
+    elif constraint in (Integral, int):
+        return int(text)
+    elif constraint in (Real, float):
+        return float(text)
     elif constraint == "array-like":
         return tuple(int(v) for v in text.split(","))
     elif constraint is None:
@@ -97,7 +173,7 @@ def converter(name: str, constraints: list):
                 return _parse(text, constraint)
             except ValueError:
                 continue
-        allowed = "; ".join(_describe(c) for c in usable)
+        allowed = ", or ".join(_describe(c) for c in usable)
         raise argparse.ArgumentTypeError(
             f"invalid value {text!r} for {name}: expected {allowed}"
         )
@@ -107,10 +183,11 @@ def converter(name: str, constraints: list):
 
 
 def _typable(constraint) -> bool:
+    # a type constraint (n_jobs: [Integral, None]) is typed as its numbers
     return (
         isinstance(constraint, StrOptions | Interval)
         or constraint in ("array-like", "boolean", None)
-        or constraint is str
+        or constraint in (str, Integral, int, Real, float)
     )
 
 
@@ -126,7 +203,9 @@ def _shown(default):
     return ",".join(map(str, default)) if isinstance(default, tuple) else default
 
 
-def _add(group, dest: str, constraints: list, default, flags: list[str], also=""):
+def _add(
+    group, dest: str, constraints: list, default, flags: list[str], also="", doc=""
+):
     # a sequence is typed as comma-separated ints only where the default is one
     # (an init array cannot be typed)
     if not isinstance(default, tuple):
@@ -134,14 +213,14 @@ def _add(group, dest: str, constraints: list, default, flags: list[str], also=""
     if not any(_typable(c) for c in constraints):
         return
     shown = _shown(default)
-    allowed = "; ".join(_describe(c) for c in constraints if _typable(c))
+    allowed = ", or ".join(_describe(c) for c in constraints if _typable(c))
     group.add_argument(
         *flags,
         dest=dest,
         type=converter(flags[0], constraints),
         default=argparse.SUPPRESS,  # absent unless given (None is a value)
         metavar="VALUE",
-        help=f"{allowed} (default {shown}{also})",
+        help=f"{doc + ' ' if doc else ''}({allowed}; default {shown}{also})",
     )
 
 
@@ -156,11 +235,13 @@ def add_estimator_options(parser: argparse.ArgumentParser) -> None:
         "DEC parameters", "DECClusterer's hyperparameters (see its documentation)"
     )
     defaults = _defaults(DECClusterer)
+    docs = param_docs(DECClusterer)
     for name, constraints in DECClusterer._parameter_constraints.items():
         if name in _OWN_OPTIONS:
             continue
         flag = "--" + name.replace("_", "-")
-        _add(group, f"dec__{name}", constraints, defaults[name], [flag])
+        doc = docs.get(name, "")
+        _add(group, f"dec__{name}", constraints, defaults[name], [flag], doc=doc)
     ae = parser.add_argument_group(
         "autoencoder", "the network and its pretraining (one component's options)"
     )
@@ -177,6 +258,7 @@ def add_estimator_options(parser: argparse.ArgumentParser) -> None:
         "(SimCLR), for images",
     )
     defaults = {kind: _defaults(cls) for kind, cls in AUTOENCODERS.items()}
+    docs = {kind: param_docs(cls) for kind, cls in AUTOENCODERS.items()}
     seen = set()
     for kind, cls in AUTOENCODERS.items():
         for name, constraints in cls._parameter_constraints.items():
@@ -193,7 +275,8 @@ def add_estimator_options(parser: argparse.ArgumentParser) -> None:
                 for other, d in defaults.items()
                 if other != kind and name in d and d[name] != default
             ]
-            _add(ae, key, constraints, default, flags, "".join(others))
+            doc = next((d[name] for d in docs.values() if name in d), "")
+            _add(ae, key, constraints, default, flags, "".join(others), doc=doc)
 
 
 def estimator_params(args) -> dict:
@@ -211,7 +294,7 @@ def estimator_params(args) -> dict:
     foreign = sorted(set(own) - set(_defaults(cls)))
     if foreign:
         names = ", ".join("--autoencoder-" + n.replace("_", "-") for n in foreign)
-        raise ValueError(f"{names} do not apply to --autoencoder {kind}.")
+        raise UsageError(f"{names} do not apply to --autoencoder {kind}.")
     if own or kind != "mlp":
         params["autoencoder"] = cls(**own)
     return params
@@ -224,11 +307,13 @@ def add_class_options(parser, cls, prefix: str, *, title: str, skip=()) -> None:
     """
     group = parser.add_argument_group(title, f"{cls.__name__}'s hyperparameters")
     defaults = _defaults(cls)
+    docs = param_docs(cls)
     for name, constraints in cls._parameter_constraints.items():
         if name in skip:
             continue
         flag = "--" + name.replace("_", "-")
-        _add(group, f"{prefix}__{name}", constraints, defaults[name], [flag])
+        doc = docs.get(name, "")
+        _add(group, f"{prefix}__{name}", constraints, defaults[name], [flag], doc=doc)
 
 
 def class_params(args, prefix: str) -> dict:

@@ -19,7 +19,9 @@ __all__ = [
     "DATASETS",
     "IMAGE_DEFAULTS",
     "INPUT_OPTIONS",
+    "INPUT_PATHS",
     "LoadedInput",
+    "UsageError",
     "check_rows",
     "image_options",
     "input_namespace",
@@ -41,7 +43,14 @@ IMAGE_DEFAULTS = {
 }
 #: the options naming the input, as ``argparse`` stores them
 INPUT_OPTIONS = ("dataset", "data", "images", "data_dir", "label_column")
-_PATH_OPTIONS = ("data", "images", "data_dir")
+#: the input options naming files or folders
+INPUT_PATHS = _PATH_OPTIONS = ("data", "images", "data_dir")
+
+
+class UsageError(ValueError):
+    """Options that cannot go together, or an option without the one it
+    needs: the command line exits with 2, as argparse does for its own
+    errors, where a failed run exits with 1."""
 
 
 def check_rows(X, source: str) -> np.ndarray:
@@ -145,8 +154,10 @@ def load_input(args) -> LoadedInput:
     if args.images is not None:
         return _load_image_folder(args)
     given = [f"--{k.replace('_', '-')}" for k in IMAGE_DEFAULTS if getattr(args, k)]
+    if getattr(args, "labels_from_folders", False):
+        given.append("--labels-from-folders")
     if given:
-        raise ValueError(f"{', '.join(given)} apply to --images DIR only.")
+        raise UsageError(f"{', '.join(given)} apply to --images DIR only.")
     if args.data is not None:
         X, y = read_table(Path(args.data), args.label_column)
         return LoadedInput(X, y, Path(args.data).stem, None)
@@ -157,27 +168,43 @@ def load_input(args) -> LoadedInput:
         X, y = datasets.load_fashion_mnist(args.data_dir, return_X_y=True)
     else:
         if args.data_dir is None:
-            raise ValueError("--dataset mnist needs --data-dir DIR (IDX files).")
+            raise UsageError("--dataset mnist needs --data-dir DIR (IDX files).")
         X, y = datasets.load_mnist(args.data_dir, return_X_y=True)
     return LoadedInput(X, y, args.dataset, (28, 28))
 
 
 def _load_image_folder(args) -> LoadedInput:
-    """``--images DIR``: the files' pixels, with their first-level
-    sub-folders as labels, their relative paths and the unreadable files."""
+    """``--images DIR``: the files' pixels, their relative paths, the
+    unreadable files and, with ``--labels-from-folders``, their first-level
+    sub-folders as labels.
+
+    With ``args.pixel_cache`` (a file), the pixels are decoded once into that
+    uint8 memmap (``load_image_folder(memmap=...)``, reused while the files
+    and the image options are unchanged) and returned as float32 in [0, 1]."""
     from .datasets import load_image_folder
 
     root = Path(args.images).expanduser()
+    cache = getattr(args, "pixel_cache", None) or None
     try:
         bunch = load_image_folder(
-            root, **image_options(args), verbose=0 if args.quiet else 1
+            root, **image_options(args), memmap=cache, verbose=0 if args.quiet else 1
         )
     except ValueError as exc:  # the hint in the command line's words
         message = str(exc).replace("Pass on_error='skip'", "Pass --on-error skip")
         raise ValueError(message) from exc
-    y = bunch.target_names[bunch.target] if "target" in bunch else None
+    X = bunch.data
+    if X.dtype == np.uint8:  # the cache: scaled as load_image_folder scales
+        X = np.divide(bunch.data, np.float32(255), dtype=np.float32)
+    y = None
+    if getattr(args, "labels_from_folders", False):
+        if "target" not in bunch:
+            raise ValueError(
+                f"--labels-from-folders: some files of {root} lie directly in "
+                "it, not in a sub-folder naming their label."
+            )
+        y = bunch.target_names[bunch.target]
     return LoadedInput(
-        bunch.data,
+        X,
         y,
         root.resolve().name,
         tuple(bunch.image_shape),
@@ -211,6 +238,7 @@ def input_record(args) -> dict:
         options = image_options(args)
         options["image_size"] = list(options["image_size"])
         record.update(options)
+        record["labels_from_folders"] = bool(args.labels_from_folders)
     return record
 
 
@@ -222,4 +250,7 @@ def input_namespace(record: dict, quiet: bool) -> argparse.Namespace:
         args[key] = tuple(value) if key == "image_size" and value else value
     if args["dataset"] is None and args["data"] is None and args["images"] is None:
         raise ValueError("run.json names no input (dataset, data or images).")
+    # run.json files written before the option took sub-folders as labels
+    images = args["images"] is not None
+    args["labels_from_folders"] = images and record.get("labels_from_folders", True)
     return argparse.Namespace(**args, quiet=quiet)

@@ -17,6 +17,7 @@ nor the input options typed again. Every command writes its files through
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import shutil
@@ -28,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._inputs import input_namespace, load_input
+from ._inputs import INPUT_PATHS, input_namespace, load_input
 
 __all__ = [
     "EMBEDDING_FILE",
@@ -39,6 +40,7 @@ __all__ = [
     "RUN_KEYS",
     "Run",
     "load_run",
+    "pixel_cache_path",
     "read_labels_csv",
     "run_record",
     "staged",
@@ -59,7 +61,8 @@ RUN_KEYS = {
     "skdec_version": "the version of skdec that wrote it",
     "created": "when, as an ISO 8601 UTC time",
     "input": "the input options: dataset, data, images, data_dir, label_column "
-    "and, for images, image_size, color, resize, on_error (paths absolute)",
+    "and, for images, the options of load_image_folder and "
+    "labels_from_folders (paths relative to the run folder where possible)",
     "dataset": "the input's name",
     "n_samples": "number of rows of the input",
     "n_features": "number of values per row",
@@ -68,7 +71,45 @@ RUN_KEYS = {
     "cmap": "colour map of single-channel images: gray_r (1 is ink) or gray",
     "has_labels": "whether the input has known labels",
     "parent": "the run folder this one was made from (surgery), or null",
+    "pixel_cache": "the decoded pixels of an image folder (a uint8 memmap "
+    "beside the run folder, reused by the later commands), or null",
+    "folder": "the run folder's absolute path when written: relative paths "
+    "are tried there too when the folder has moved without its input",
 }
+#: the folder, beside a run folder, holding the decoded pixels of image folders
+CACHE_FOLDER = ".skdec-cache"
+
+
+def _relative(path, folder) -> str:
+    """``path`` relative to ``folder`` where it can be (on another drive it
+    cannot), so that a project folder can move as a whole."""
+    try:
+        return os.path.relpath(Path(path).resolve(), Path(folder).resolve())
+    except ValueError:
+        return str(Path(path).resolve())
+
+
+def _absolute(path, folder, written=None) -> str:
+    """A path of ``run.json`` as a path to open: relative ones are relative
+    to the run ``folder`` or, when nothing is there (the run folder was
+    copied elsewhere alone), to where it was written (``written``, run.json's
+    ``folder``); absolute ones (older run folders) stay."""
+    here = Path(folder).expanduser() / Path(path).expanduser()
+    if written is not None and not here.exists():
+        there = Path(written) / path
+        if there.exists():
+            return str(there)
+    return str(here)
+
+
+def pixel_cache_path(out, input_: dict) -> str:
+    """Where the decoded pixels of the input ``input_`` (an
+    :func:`~skdec._inputs.input_record`) are kept for the run folder
+    ``out``: ``.skdec-cache/pixels-<key>.u8`` beside it, one file per image
+    folder and options (``load_image_folder`` checks the files themselves)."""
+    key = hashlib.sha1(json.dumps(input_, sort_keys=True).encode()).hexdigest()
+    folder = Path(out).expanduser().resolve().parent / CACHE_FOLDER
+    return str(folder / f"pixels-{key[:16]}.u8")
 
 
 @contextmanager
@@ -142,10 +183,23 @@ def run_record(
     image_shape,
     cmap: str,
     parent=None,
+    folder=None,
+    pixel_cache=None,
 ):
-    """``run.json`` of a run folder (see :data:`RUN_KEYS`)."""
+    """``run.json`` of a run folder (see :data:`RUN_KEYS`); ``folder``, the
+    run folder, is what its paths are made relative to (they stay as given
+    without it)."""
     from . import __version__
 
+    def where(path):
+        if path is None or folder is None:
+            return None if path is None else str(path)
+        return _relative(path, folder)
+
+    input_ = dict(input_)
+    for key in INPUT_PATHS:
+        if input_.get(key) is not None:
+            input_[key] = where(input_[key])
     return {
         "run_format": RUN_FORMAT,
         "command": command,
@@ -159,7 +213,9 @@ def run_record(
         "image_shape": None if image_shape is None else [int(v) for v in image_shape],
         "cmap": cmap,
         "has_labels": bool(has_labels),
-        "parent": None if parent is None else str(Path(parent).resolve()),
+        "parent": where(parent),
+        "pixel_cache": where(pixel_cache),
+        "folder": None if folder is None else str(Path(folder).resolve()),
     }
 
 
@@ -193,7 +249,33 @@ class Run:
     def images_root(self) -> Path | None:
         """The image folder the rows were read from, None for other input."""
         folder = self.info["input"].get("images")
-        return None if folder is None else Path(folder)
+        if folder is None:
+            return None
+        return Path(_absolute(folder, self.path, self.info.get("folder")))
+
+    def absolute(self, key: str):
+        """The path ``run.json`` records under ``key`` (``parent``,
+        ``pixel_cache``) as a path to open, None where it records none."""
+        value = self.info.get(key)
+        if value is None:
+            return None
+        written = None if key == "pixel_cache" else self.info.get("folder")
+        return Path(_absolute(value, self.path, written))
+
+    def input_record(self) -> dict:
+        """``run.json``'s input with its paths made absolute, for a run
+        folder written elsewhere (``run_record(folder=...)`` makes them
+        relative to that one)."""
+        return _input_paths(self.info, self.path)
+
+
+def _input_paths(info: dict, folder) -> dict:
+    """``run.json``'s input with its paths made absolute."""
+    record = dict(info["input"])
+    for key in INPUT_PATHS:
+        if record.get(key) is not None:
+            record[key] = _absolute(record[key], folder, info.get("folder"))
+    return record
 
 
 def _need(path: Path, what: str):
@@ -266,8 +348,13 @@ def load_run(path, *, quiet=True) -> Run:
             f"{model_file} holds a {type(model).__name__}, not a DECClusterer."
         )
 
+    record = _input_paths(info, folder)
+    args = input_namespace(record, quiet)
+    if record.get("images") is not None and info.get("pixel_cache"):
+        # beside this run folder, wherever it is now (rebuilt there if missing)
+        args.pixel_cache = _absolute(info["pixel_cache"], folder)
     try:
-        data = load_input(input_namespace(info["input"], quiet))
+        data = load_input(args)
     except (FileNotFoundError, NotADirectoryError, ValueError) as exc:
         raise type(exc)(f"{exc} (the input recorded in {run_file})") from None
     n, d = data.X.shape

@@ -22,6 +22,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 __all__ = [
     "aggregate_votes",
     "dawid_skene",
+    "read_workflow_answers",
     "read_zooniverse_export",
     "simulate_volunteers",
     "write_zooniverse_export",
@@ -598,22 +599,86 @@ def simulate_volunteers(
     }
 
 
-def _parse_value(value):
-    """A question answer from the annotations JSON as a scalar label."""
+#: what joins the answers of a multiple-answer question (or the choices of a
+#: survey classification naming several species) into one label
+ANSWER_SEPARATOR = "+"
+#: export cells (gold_standard, expert) that mean "not set"
+_FALSE_TEXT = ("", "false", "0", "null", "none", "no")
+
+
+def _flag(text) -> bool:
+    """An export cell such as ``gold_standard`` or ``expert`` read as a flag:
+    empty, 'false', '0' and 'null' are False, anything else True."""
+    return str(text if text is not None else "").strip().lower() not in _FALSE_TEXT
+
+
+def _answer_name(value, names):
+    """One answer (an answer index or a survey choice id) as its name in
+    ``names`` (a dict of text keys), or as it is without ``names``."""
+    if names is None:
+        return value
+    key = str(value)
+    if key not in names:
+        known = ", ".join(list(names)[:12])
+        raise ValueError(
+            f"answer {value!r} is not in the answer list ({known}"
+            f"{', ...' if len(names) > 12 else ''})"
+        )
+    return names[key]
+
+
+def _scalar_answer(value):
     if isinstance(value, bool) or value is None:
         raise ValueError(f"answer {value!r} is not a label")
     if isinstance(value, int | str):
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    raise ValueError(
-        f"answer {value!r} is not a single-choice question answer "
-        "(expected an int answer index or a string)"
-    )
+    raise ValueError(f"answer {value!r} is not a question answer")
 
 
-def _parse_row(row, task):
-    """(subject, volunteer, label) of one export row, or None if task absent."""
+def _join(labels):
+    """Several answers as one label, in a fixed order (indices by value)."""
+    ordered = sorted(labels, key=lambda v: (isinstance(v, str), v))
+    return ANSWER_SEPARATOR.join(str(v) for v in ordered)
+
+
+def _parse_value(value, names=None):
+    """A task's ``value`` from the annotations JSON as ``(kind, label,
+    survey answers)``; the label is None for an empty answer (a multiple
+    question or survey submitted with nothing chosen).
+
+    - question, single answer: an answer index (or text): that answer;
+    - question, multiple answers: a list of them: the answers joined with
+      ``+`` in sorted order (one label per combination);
+    - survey: a list of ``{"choice": ..., "answers": {...}, "filters":
+      {...}}``: the choice (choices joined with ``+``), with the answers of
+      its questions returned beside it;
+    - a drawing task (marks with ``x``, ``y``, ``tool``...) or any other
+      value: a ValueError.
+    """
+    if not isinstance(value, list):
+        return "single", _answer_name(_scalar_answer(value), names), None
+    if not value:
+        return "empty", None, None
+    if all(isinstance(v, dict) and "choice" in v for v in value):
+        choices = [_answer_name(v["choice"], names) for v in value]
+        answers = {str(v["choice"]): v.get("answers", {}) for v in value}
+        return "survey", _join(set(choices)), answers
+    if any(isinstance(v, dict) for v in value):
+        keys = sorted({k for v in value if isinstance(v, dict) for k in v})
+        kind = "drawing marks" if {"x", "tool"} & set(keys) else "objects"
+        raise ValueError(
+            f"the answer holds {kind} (keys {', '.join(keys[:6])}), not a question "
+            "or survey answer: skdec reads question and survey tasks only"
+        )
+    labels = [_answer_name(_scalar_answer(v), names) for v in value]
+    return "multiple", _join(set(labels)), None
+
+
+def _parse_row(row, task, names=None):
+    """``(subject, volunteer, label, survey answers)`` of one export row, or
+    None when it does not answer ``task`` (or answers it with nothing)."""
     subject = (row.get("subject_ids") or "").strip()
     if not subject:
         raise ValueError("empty subject_ids")
@@ -632,12 +697,20 @@ def _parse_row(row, task):
         raise ValueError("an annotation is not an object with a 'task' key")
     answers = [a for a in annotations if a["task"] == task]
     if not answers:
-        return None
+        return None, {a["task"] for a in annotations}
     if len(answers) > 1:
         raise ValueError(f"task {task!r} is answered {len(answers)} times")
     if "value" not in answers[0]:
         raise ValueError(f"the {task!r} annotation has no 'value'")
-    return subject, volunteer, _parse_value(answers[0]["value"])
+    if answers[0]["value"] is None:  # an optional question left unanswered
+        return None, {task}
+    try:
+        kind, label, survey = _parse_value(answers[0]["value"], names)
+    except ValueError as exc:
+        raise ValueError(f"task {task!r}: {exc}") from None
+    if label is None:
+        return None, {task}
+    return (subject, volunteer, label, survey, kind), {task}
 
 
 def _as_ints_if_possible(values):
@@ -647,36 +720,285 @@ def _as_ints_if_possible(values):
         return np.array([str(v) for v in values])
 
 
+def _row_filter(row, workflow_id, workflow_version, repeats, experts):
+    """The reason to leave a row out by the filters of
+    :func:`read_zooniverse_export`, or None to read it."""
+    if workflow_id is not None:
+        if (row.get("workflow_id") or "").strip() != str(workflow_id).strip():
+            return "another workflow"
+    if workflow_version is not None:
+        version = (row.get("workflow_version") or "").strip()
+        wanted = str(workflow_version).strip()
+        major = version.split(".")[0]
+        if version != wanted and ("." in wanted or major != wanted):
+            return "another workflow version"
+    expert = _flag(row.get("gold_standard")) or _flag(row.get("expert"))
+    if experts == "exclude" and expert:
+        return "gold standard or expert"
+    if experts == "only" and not expert:
+        return "not gold standard or expert"
+    if repeats == "drop" and row.get("metadata"):
+        try:
+            metadata = json.loads(row["metadata"])
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"metadata is not valid JSON ({exc.msg})") from None
+        if isinstance(metadata, dict) and metadata.get("seen_before") is True:
+            return "seen before (a repeat classification)"
+    return None
+
+
+def read_workflow_answers(path, task, *, workflow_id=None, workflow_version=None):
+    """The answer names of a question or survey task, from a workflows export.
+
+    The workflows export of a Zooniverse project (``<project>-workflows.csv``,
+    Project Builder, "Data Exports") holds one row per workflow version with
+    the columns ``workflow_id``, ``version``, ``minor_version``, ``tasks``
+    (the JSON definition of every task) and ``strings`` (the JSON of the
+    texts the tasks refer to, such as ``"T0.answers.0.label"``; older exports
+    keep the texts in ``tasks`` itself). A question's answers are listed in
+    order, and its classifications record the index of the one chosen; a
+    survey's ``choices`` are keyed by the id its classifications record.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The workflows export (CSV).
+    task : str
+        The task id, for example ``'T0'``.
+    workflow_id : int or str, default=None
+        The workflow; needed when the file holds several.
+    workflow_version : str, default=None
+        ``'MAJOR.MINOR'`` or ``'MAJOR'``; None takes the latest version.
+
+    Returns
+    -------
+    names : dict
+        ``{answer index or choice id (as text): name}``, for
+        :func:`read_zooniverse_export`'s ``answers``.
+
+    Examples
+    --------
+    >>> import csv, json, os, tempfile
+    >>> from skdec import read_workflow_answers
+    >>> tasks = {"T0": {"type": "single", "question": "T0.question",
+    ...                 "answers": [{"label": "T0.answers.0.label"},
+    ...                             {"label": "T0.answers.1.label"}]}}
+    >>> strings = {"T0.question": "Shape?", "T0.answers.0.label": "Smooth",
+    ...            "T0.answers.1.label": "Features or disk"}
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "workflows.csv")
+    ...     with open(path, "w", newline="") as f:
+    ...         w = csv.writer(f)
+    ...         _ = w.writerow(["workflow_id", "version", "minor_version", "tasks",
+    ...                         "strings"])
+    ...         _ = w.writerow([12, 3, 1, json.dumps(tasks), json.dumps(strings)])
+    ...     read_workflow_answers(path, "T0")
+    {'0': 'Smooth', '1': 'Features or disk'}
+    """
+    path = Path(path)
+    with path.open(newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        missing = [
+            c for c in ("workflow_id", "tasks") if c not in (reader.fieldnames or [])
+        ]
+        if missing:
+            raise ValueError(
+                f"{path} lacks the column(s) {missing}: is it the workflows "
+                "export of the project?"
+            )
+        rows = [(reader.line_num, r) for r in reader]
+    if workflow_id is not None:
+        rows = [(n, r) for n, r in rows if r["workflow_id"].strip() == str(workflow_id)]
+    ids = {r["workflow_id"].strip() for _, r in rows}
+    if not rows:
+        raise ValueError(f"{path} holds no workflow {workflow_id}.")
+    if len(ids) > 1:
+        raise ValueError(
+            f"{path} holds the workflows {', '.join(sorted(ids))}: say which "
+            "(--workflow-id)."
+        )
+
+    def version(r):
+        return (
+            int(float(r.get("version") or 0)),
+            int(float(r.get("minor_version") or 0)),
+        )
+
+    if workflow_version is not None:
+        wanted = str(workflow_version).split(".")
+        rows = [
+            (n, r)
+            for n, r in rows
+            if [str(v) for v in version(r)][: len(wanted)] == wanted
+        ]
+        if not rows:
+            raise ValueError(
+                f"{path} holds no version {workflow_version} of the workflow."
+            )
+    line, row = max(rows, key=lambda item: version(item[1]))
+    where = f"{path.name}, line {line}"
+    try:
+        tasks = json.loads(row["tasks"] or "{}")
+        strings = json.loads(row.get("strings") or "{}")
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"{where}: tasks or strings is not valid JSON ({exc.msg})."
+        ) from None
+    if task not in tasks:
+        raise ValueError(
+            f"{where}: the workflow has no task {task!r} (its tasks: "
+            f"{', '.join(sorted(tasks))})."
+        )
+    definition = tasks[task]
+
+    def text(label):
+        return strings.get(label, label) if isinstance(label, str) else str(label)
+
+    if definition.get("type") == "survey":
+        choices = definition.get("choices", {})
+        return {str(k): text(v.get("label", k)) for k, v in choices.items()}
+    if "answers" not in definition:
+        raise ValueError(
+            f"{where}: task {task!r} is a {definition.get('type')!r} task, not a "
+            "question or survey: it has no answer list."
+        )
+    return {
+        str(i): text(a.get("label", i)) for i, a in enumerate(definition["answers"])
+    }
+
+
+def read_answer_names(path):
+    """Answer names written by hand: a CSV with the columns ``answer,name``
+    (an answer index or survey choice id, and its name) or a JSON object
+    ``{"0": "Smooth", ...}``; as ``{answer (text): name}``."""
+    path = Path(path)
+    if path.suffix.lower() == ".json":
+        try:
+            names = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path} is not valid JSON ({exc.msg}).") from None
+        if not isinstance(names, dict):
+            raise ValueError(f"{path} must hold a JSON object {{answer: name}}.")
+        return {str(k).strip(): str(v) for k, v in names.items()}
+    names = {}
+    with path.open(newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        if reader.fieldnames is None or not {"answer", "name"} <= set(
+            reader.fieldnames
+        ):
+            raise ValueError(
+                f"{path} needs the columns answer,name; its header is "
+                f"{reader.fieldnames}."
+            )
+        for row in reader:
+            answer, name = (row["answer"] or "").strip(), (row["name"] or "").strip()
+            if not answer or not name:
+                raise ValueError(
+                    f"{path.name}, line {reader.line_num}: empty answer or name."
+                )
+            if answer in names:
+                raise ValueError(
+                    f"{path.name}, line {reader.line_num}: answer {answer!r} "
+                    "is named twice."
+                )
+            names[answer] = name
+    if not names:
+        raise ValueError(f"{path} names no answer.")
+    return names
+
+
 @validate_params(
     {
         "path": [str, Path],
         "task": [str],
+        "answers": [dict, None],
+        "workflow_id": [Integral, str, None],
+        "workflow_version": [str, None],
+        "repeats": [StrOptions({"drop", "keep"})],
+        "experts": [StrOptions({"exclude", "include", "only"})],
         "on_error": [StrOptions({"raise", "skip"})],
         "return_report": ["boolean"],
     },
     prefer_skip_nested_validation=True,
 )
-def read_zooniverse_export(path, task, *, on_error="raise", return_report=False):
-    """Read the votes for one question task from a Zooniverse classification export.
+def read_zooniverse_export(
+    path,
+    task,
+    *,
+    answers=None,
+    workflow_id=None,
+    workflow_version=None,
+    repeats="drop",
+    experts="exclude",
+    on_error="raise",
+    return_report=False,
+):
+    """Read the votes for one question or survey task from a Zooniverse
+    classification export.
 
     The export is a CSV file with (at least) the columns ``classification_id``,
     ``user_name``, ``subject_ids`` and ``annotations``, the latter a JSON list
-    of ``{"task": ..., "value": ...}`` objects. Each row answering ``task``
-    gives one vote.
+    of ``{"task": ..., "task_label": ..., "value": ...}`` objects; a full
+    export also has ``user_id``, ``user_ip``, ``workflow_id``,
+    ``workflow_name``, ``workflow_version``, ``created_at``,
+    ``gold_standard``, ``expert``, ``metadata`` and ``subject_data``. Each
+    row answering ``task`` gives one vote, whose label is read from the
+    task's ``value``:
 
-    Rows that do not answer ``task`` (another question of the workflow) are
-    skipped and counted. A malformed row (bad JSON, no subject id, no user
-    name, several subject ids, an answer that is not a single label) raises a
-    ``ValueError`` naming its line and ``classification_id``; with
-    ``on_error='skip'`` it is skipped instead. Whenever a row is skipped, a
-    ``UserWarning`` says how many and why; nothing is dropped silently.
+    - a single-answer question records the index of the answer chosen: the
+      label is that index (or its name, with ``answers``);
+    - a multiple-answer question records a list of indices: the label is
+      the combination, the answers joined with ``+`` in sorted order
+      (``'0+2'``, ``'Bar+Spiral'``), so that each vote stays one label;
+    - a survey task records a list of identifications ``{"choice": "ZEBRA",
+      "answers": {"HOWMANY": "2", ...}, "filters": {}}``: the label is the
+      choice (several choices joined with ``+``); the answers to the
+      choice's questions are kept in ``'survey_answers'``.
+
+    A drawing task (marks) or any other value raises a ``ValueError``.
+
+    Rows are left out, and counted in the report, when they do not answer
+    ``task`` (another question of the workflow, an optional question left
+    empty, nothing chosen); when ``workflow_id`` or ``workflow_version`` say
+    another workflow; when ``metadata`` says ``"seen_before": true`` (a
+    volunteer shown a subject again: a repeat, not an independent vote)
+    unless ``repeats='keep'``; and, by default, the classifications marked
+    ``gold_standard`` or ``expert``: those are the project team's answers,
+    not volunteers', so that the aggregation estimates the volunteers'
+    skill on volunteers only; ``experts='only'`` reads them alone (expert
+    labels, for instance to score the volunteers against) and
+    ``experts='include'`` counts them as votes like any other.
+
+    A malformed row (bad JSON, no subject id, no user name, several subject
+    ids, an answer that is not a question or survey answer, an answer not in
+    ``answers``) raises a ``ValueError`` naming its line and
+    ``classification_id``; with ``on_error='skip'`` it is skipped instead.
+    Whenever a row is skipped, a ``UserWarning`` says how many and why;
+    nothing is dropped silently.
 
     Parameters
     ----------
     path : str or path-like
         The CSV export.
     task : str
-        Id of the question task, for example ``'T0'``.
+        Id of the question or survey task, for example ``'T0'``.
+    answers : dict, default=None
+        Answer names: ``{answer index or survey choice id: name}`` (keys
+        compared as text), for instance from :func:`read_workflow_answers`.
+        Labels are then the names, and an answer missing from it is a
+        malformed row. If None, labels are the answers as recorded.
+    workflow_id : int or str, default=None
+        Read the classifications of this workflow only (a project's export
+        holds every workflow's).
+    workflow_version : str, default=None
+        Read this version only: ``'MAJOR.MINOR'`` exactly, or ``'MAJOR'``
+        for every minor version of it (minor versions change texts only).
+    repeats : {'drop', 'keep'}, default='drop'
+        What to do with classifications whose metadata says
+        ``seen_before``.
+    experts : {'exclude', 'include', 'only'}, default='exclude'
+        What to do with classifications marked ``gold_standard`` or
+        ``expert``.
     on_error : {'raise', 'skip'}, default='raise'
         What to do with a malformed row.
     return_report : bool, default=False
@@ -687,11 +1009,14 @@ def read_zooniverse_export(path, task, *, on_error="raise", return_report=False)
     votes : dict of ndarray
         Vote table: ``'subject'`` (int64 if every id is an integer, else
         str), ``'volunteer'`` (str user names), ``'label'`` (int64 answer
-        indices if every answer is an integer, else str) and
-        ``'classification_id'``.
+        indices if every label is an integer, else str) and
+        ``'classification_id'``; for a survey task also ``'survey_answers'``
+        (object array: per vote, ``{choice: its answers}``).
     report : :class:`~sklearn.utils.Bunch`
-        Only if ``return_report``: ``n_rows``, ``n_votes``, ``n_skipped`` and
-        ``skipped``, a list of ``(line, classification_id, reason)``.
+        Only if ``return_report``: ``n_rows``, ``n_votes``, ``n_skipped``,
+        ``skipped`` (a list of ``(line, classification_id, reason)``) and
+        ``kind``, the kind of task read ('single', 'multiple', 'survey' or,
+        mixed, several joined with ``+``).
 
     Examples
     --------
@@ -706,21 +1031,49 @@ def read_zooniverse_export(path, task, *, on_error="raise", return_report=False)
     ...     with open(path, "w") as f:
     ...         _ = f.write(text)
     ...     votes = read_zooniverse_export(path, "T0")
+    ...     named = read_zooniverse_export(path, "T0", answers={0: "smooth",
+    ...                                                         1: "featured"})
     >>> votes["subject"], votes["volunteer"], votes["label"]
     (array([101, 101]), array(['ann', 'bob'], dtype='<U3'), array([1, 0]))
+    >>> named["label"].tolist()
+    ['featured', 'smooth']
+
+    A survey task: the choice is the label, its questions' answers ride along.
+
+    >>> import csv, json
+    >>> value = [{"choice": "ZEBRA", "answers": {"HOWMANY": "2"}, "filters": {}}]
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "export.csv")
+    ...     with open(path, "w", newline="") as f:
+    ...         w = csv.writer(f)
+    ...         _ = w.writerow(["classification_id", "user_name", "subject_ids",
+    ...                         "annotations"])
+    ...         _ = w.writerow([7, "ann", 205, json.dumps([{"task": "T0",
+    ...                                                     "value": value}])])
+    ...     survey = read_zooniverse_export(path, "T0")
+    >>> survey["label"].tolist(), survey["survey_answers"][0]
+    (['ZEBRA'], {'ZEBRA': {'HOWMANY': '2'}})
     """
     path = Path(path)
+    names = None if answers is None else {str(k): str(v) for k, v in answers.items()}
     required = ("classification_id", "user_name", "subject_ids", "annotations")
-    rows, skipped = [], []
+    rows, skipped, tasks_seen, kinds = [], [], set(), set()
     n_rows = 0
     with path.open(newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
-        missing = [c for c in required if c not in (reader.fieldnames or [])]
+        header = reader.fieldnames or []
+        missing = [c for c in required if c not in header]
         if missing:
             raise ValueError(
                 f"{path} lacks the column(s) {missing}; a Zooniverse "
                 f"classification export has {list(required)}."
             )
+        for column, given in (
+            ("workflow_id", workflow_id),
+            ("workflow_version", workflow_version),
+        ):
+            if given is not None and column not in header:
+                raise ValueError(f"{path} has no {column} column to filter by.")
         for row in reader:
             n_rows += 1
             line = reader.line_num
@@ -728,7 +1081,13 @@ def read_zooniverse_export(path, task, *, on_error="raise", return_report=False)
             try:
                 if None in row:
                     raise ValueError("more fields than the header")
-                vote = _parse_row(row, task)
+                reason = _row_filter(
+                    row, workflow_id, workflow_version, repeats, experts
+                )
+                if reason is not None:
+                    skipped.append((line, cid, reason))
+                    continue
+                vote, tasks = _parse_row(row, task, names)
             except ValueError as exc:
                 if on_error == "raise":
                     raise ValueError(
@@ -737,10 +1096,12 @@ def read_zooniverse_export(path, task, *, on_error="raise", return_report=False)
                     ) from None
                 skipped.append((line, cid, f"malformed: {exc}"))
                 continue
+            tasks_seen |= tasks
             if vote is None:
                 skipped.append((line, cid, f"no answer to task {task!r}"))
                 continue
-            rows.append((*vote, cid))
+            kinds.add(vote[4])
+            rows.append((*vote[:4], cid))
     if skipped:
         reasons = {}
         for *_, reason in skipped:
@@ -753,20 +1114,26 @@ def read_zooniverse_export(path, task, *, on_error="raise", return_report=False)
             stacklevel=3,
         )
     if not rows:
-        raise ValueError(f"{path} holds no answer to task {task!r}.")
-    subject, volunteer, label, cid = zip(*rows)
+        others = sorted(tasks_seen - {task})
+        found = f" (its rows answer {', '.join(others)})" if others else ""
+        raise ValueError(f"{path} holds no answer to task {task!r}{found}.")
+    subject, volunteer, label, survey, cid = zip(*rows)
     votes = {
         "subject": _as_ints_if_possible(subject),
         "volunteer": np.array(volunteer),
         "label": _as_ints_if_possible(label),
         "classification_id": np.array(cid),
     }
+    if "survey" in kinds:
+        votes["survey_answers"] = np.empty(len(survey), dtype=object)
+        votes["survey_answers"][:] = survey
     if return_report:
         report = Bunch(
             n_rows=n_rows,
             n_votes=len(rows),
             n_skipped=len(skipped),
             skipped=skipped,
+            kind="+".join(sorted(kinds)),
         )
         return votes, report
     return votes

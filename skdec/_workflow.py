@@ -33,13 +33,12 @@ import argparse
 import csv
 import json
 import math
-import shutil
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-from ._cli_params import add_class_options, class_params
+from ._cli_params import UsageError, add_class_options, class_params
 from ._images import display_images
 from ._run import (
     RUN_FILE,
@@ -49,6 +48,7 @@ from ._run import (
     staged,
     write_run,
 )
+from ._uploads import IMAGE_FORMATS, MAX_BYTES
 
 __all__ = ["add_workflow_commands"]
 
@@ -57,7 +57,18 @@ SUBJECT_LABELS_FILE = "subject_labels.csv"
 #: the manifest's hidden metadata: the row in the data, the cluster, the file
 ROW_FIELD, CLUSTER_FIELD, FILENAME_FIELD = "#row", "#cluster", "#filename"
 IMAGE_FIELD = "image"  # the manifest column naming each subject's image file
-#: image files the Zooniverse uploader accepts, copied as they are
+#: subject metadata that may name a subject's file, tried in this order
+FILE_FIELDS = (
+    FILENAME_FIELD,
+    "filename",
+    "Filename",
+    "file_name",
+    "#file_name",
+    "image_name",
+    IMAGE_FIELD,
+    "#image",
+)
+#: the suffixes of the images ``select`` writes (of an earlier selection too)
 UPLOADABLE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif")
 MIN_IMAGE_SIDE = 128  # rendered subject images are enlarged to this many pixels
 # a Zooniverse classification export holds these columns (read_zooniverse_export)
@@ -73,9 +84,13 @@ def _say(args, message: str):
 
 
 def _output(args, run) -> Path:
+    """The ``--output`` folder; by default the command's name inside the run
+    folder (``RUN/select``, ``RUN/labels``, ...)."""
+    if args.output is None:
+        return run.path / args.command
     out = Path(args.output).expanduser()
     if out.resolve() == run.path.resolve():
-        raise ValueError(
+        raise UsageError(
             f"--output {out} is the --model folder; write to a new folder."
         )
     return out
@@ -143,23 +158,27 @@ def _accuracy(predicted, truth, mask):
 
 
 # ------------------------------------------------------------------- select
-def _select_rows(run, Q, args):
-    """The rows to show volunteers, in the order chosen."""
+def _select_rows(run, Q, args, excluded):
+    """The rows to show volunteers, in the order chosen, none of
+    ``excluded`` (a boolean mask of the rows shown before)."""
     from ._query import select_queries
 
     rng = np.random.RandomState(args.seed)
     soft = args.strategy in ("central", "uncertain")
     clusters = Q if soft else run.labels  # 'random', 'stratified': the run's ids
     if not args.per_cluster:
-        return select_queries(clusters, args.budget, args.strategy, random_state=rng)
+        exclude = np.flatnonzero(excluded) if excluded.any() else None
+        return select_queries(
+            clusters, args.budget, args.strategy, exclude=exclude, random_state=rng
+        )
     chosen = []
     for k in range(int(run.model.n_clusters_)):
-        members = np.flatnonzero(run.labels == k)
+        members = np.flatnonzero((run.labels == k) & ~excluded)
         if members.size == 0:
             continue
         if members.size < args.budget:
             _say(args, f"cluster {k} has {members.size} subjects: all are selected")
-        others = np.flatnonzero(run.labels != k)
+        others = np.flatnonzero((run.labels != k) | excluded)
         chosen.append(
             select_queries(
                 clusters,
@@ -169,7 +188,68 @@ def _select_rows(run, Q, args):
                 random_state=rng,
             )
         )
+    if not chosen:
+        raise ValueError("every subject is excluded: none is left to select.")
     return np.concatenate(chosen)
+
+
+def _excluded_rows(args, run):
+    """The rows that ``--exclude`` files say were shown before: the subjects
+    of a manifest (``#row``, or ``#filename`` for an image folder), those a
+    ``subject_labels.csv`` marks seen, those of a classification export;
+    a boolean mask of the run's rows."""
+    excluded = np.zeros(len(run.X), dtype=bool)
+    index = _file_index(run)
+    for name in args.exclude or ():
+        path = Path(name).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"No such --exclude file: {path}")
+        with path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            header = [h.lstrip("%") for h in reader.fieldnames or []]
+            lines = [
+                (reader.line_num, {k.lstrip("%"): v for k, v in line.items() if k})
+                for line in reader
+            ]
+        if all(c in header for c in EXPORT_COLUMNS):
+            wanted = {
+                (line.get("classification_id") or "").strip() for _, line in lines
+            }
+            rows = list(_export_rows(path, wanted, ROW_FIELD, run).values())
+        elif ROW_FIELD in header or FILENAME_FIELD in header:
+            rows = [_manifest_row(path, n, line, run, index) for n, line in lines]
+        elif {"row", "seen"} <= set(header):
+            rows = []
+            for n, line in lines:
+                if (line.get("seen") or "").strip() == "1":
+                    rows.append(_manifest_row(path, n, line, run, index, "row"))
+        else:
+            raise ValueError(
+                f"--exclude {path.name} is neither a manifest of skdec select "
+                f"({ROW_FIELD} or {FILENAME_FIELD}), a subject_labels.csv (row, "
+                f"seen) nor a classification export; its header is {header}."
+            )
+        excluded[rows] = True
+    return excluded
+
+
+def _manifest_row(path, line_num, line, run, index, field=ROW_FIELD):
+    """The run's row of one subject of a file of an earlier round: by file
+    name where both have them (rows of another run may differ), else by
+    ``field``; a ValueError naming the file and line otherwise."""
+    where = f"{path.name}, line {line_num}"
+    name = (line.get(FILENAME_FIELD) or line.get("filename") or "").strip()
+    if name and index:
+        if name not in index:
+            raise ValueError(f"{where}: {name!r} is not a file of the run.")
+        return index[name]
+    try:
+        row = int(line.get(field) or "")
+    except ValueError:
+        raise ValueError(f"{where}: no {field} or file name of the run.") from None
+    if not 0 <= row < len(run.X):
+        raise ValueError(f"{where}: row {row} is not a row of the run.")
+    return row
 
 
 def _subject_image(image, cmap):
@@ -193,22 +273,35 @@ def _subject_image(image, cmap):
     return picture
 
 
-def _write_subject_images(folder: Path, run, rows):
-    """The images of ``rows`` in ``folder``, ``subject_<row>.<ext>``: an image
-    folder's own file when the uploader takes its type, else the row's pixels
-    as PNG; None when the rows are not drawable images."""
+def _write_subject_images(folder: Path, run, rows, args):
+    """The images of ``rows`` in ``folder``, ``subject_<row>.<ext>``: for an
+    image folder, made from each subject's original file (copied when the
+    uploader takes it as it is, else re-encoded and scaled down to fit
+    ``--max-bytes``); for other input, the row's pixels drawn as PNG; None
+    when the rows are not drawable images."""
+    from ._uploads import upload_image
+
     names = {}
     root = run.images_root
-    for r in rows:
-        if root is not None:
+    if root is not None:
+        scaled = 0
+        for r in rows:
             source = root / run.filenames[r]
-            suffix = source.suffix.lower()
-            if suffix in UPLOADABLE_SUFFIXES and source.is_file():
-                names[r] = f"subject_{r}{suffix}"
-                shutil.copyfile(source, folder / names[r])
-    rest = [r for r in rows if r not in names]
-    if not rest:
+            try:
+                names[r], scale = upload_image(
+                    source,
+                    folder,
+                    f"subject_{r}",
+                    max_bytes=args.max_bytes,
+                    image_format=args.image_format,
+                )
+            except (OSError, ValueError) as exc:
+                raise type(exc)(f"{exc} (row {r} of the run)") from None
+            scaled += scale < 1
+        if scaled:
+            _say(args, f"{scaled} images scaled down to fit {args.max_bytes} bytes")
         return names
+    rest = list(rows)
     if run.image_shape is None:
         return None
     images = display_images(run.X[rest], run.image_shape)
@@ -225,8 +318,11 @@ def select(args):
     volunteers should see, with their images."""
     run = _load(args)
     out = _output(args, run)
+    excluded = _excluded_rows(args, run)
+    if excluded.any():
+        _say(args, f"{int(excluded.sum())} subjects shown before are excluded")
     Q = run.model.predict_proba(run.X)
-    rows = _select_rows(run, Q, args)
+    rows = _select_rows(run, Q, args, excluded)
     per_cluster = np.bincount(run.labels[rows], minlength=run.model.n_clusters_)
     _say(
         args,
@@ -236,7 +332,7 @@ def select(args):
     )
     stale = [f"subject_*{suffix}" for suffix in UPLOADABLE_SUFFIXES]
     with staged(out, stale=stale) as folder:
-        names = _write_subject_images(folder, run, rows)
+        names = _write_subject_images(folder, run, rows, args)
         header = ([IMAGE_FIELD] if names is not None else []) + [
             ROW_FIELD,
             CLUSTER_FIELD,
@@ -263,6 +359,10 @@ def select(args):
                 "seed": args.seed,
                 "n_subjects": len(rows),
                 "subjects_per_cluster": per_cluster.tolist(),
+                "excluded": [str(Path(p).expanduser()) for p in args.exclude or ()],
+                "n_excluded": int(excluded.sum()),
+                "max_bytes": args.max_bytes,
+                "image_format": args.image_format,
             },
         )
     if names is None:
@@ -280,12 +380,47 @@ def select(args):
 
 
 # ------------------------------------------------------------------- labels
+def _file_index(run):
+    """``{file name: row}`` of an image folder's run: the relative paths, and
+    the bare names that only one file has (None without file names)."""
+    if run.filenames is None:
+        return None
+    index = {str(f): i for i, f in enumerate(run.filenames)}
+    bare = {}
+    for f, i in index.items():
+        name = f.rsplit("/", 1)[-1]
+        bare[name] = None if name in bare else i
+    for name, i in bare.items():
+        if i is not None:
+            index.setdefault(name, i)
+    return index
+
+
+def _row_of_file(meta: dict, index):
+    """The row whose file one of the metadata's file fields names (the
+    manifest's ``#filename``, or a team's own ``filename`` / ``image``
+    column), or None."""
+    if not index:
+        return None
+    for field in FILE_FIELDS:
+        name = meta.get(field)
+        if isinstance(name, str) and name.strip():
+            name = name.strip().replace("\\", "/")
+            row = index.get(name, index.get(name.rsplit("/", 1)[-1]))
+            if row is not None:
+                return row
+    return None
+
+
 def _export_rows(path: Path, wanted, row_field, run):
     """``{subject id: row}`` from the ``subject_data`` of the export lines
-    whose ``classification_id`` is in ``wanted``; a ValueError naming the line
-    of a subject that does not map to a row of the run."""
+    whose ``classification_id`` is in ``wanted``: the row the subject's
+    ``row_field`` holds or, without it, the row of the file its metadata
+    names; a ValueError naming the line of a subject that does not map to a
+    row of the run."""
     n = len(run.X)
     rows = {}
+    index = _file_index(run)
     with path.open(newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
         if "subject_data" not in (reader.fieldnames or []):
@@ -311,11 +446,20 @@ def _export_rows(path: Path, wanted, row_field, run):
                 )
             value = meta.get(row_field)
             if value is None:
-                raise ValueError(
-                    f"{where}: subject {sid} has no {row_field!r} in its "
-                    f"subject_data; was its subject set uploaded from the "
-                    f"{MANIFEST_FILE} of skdec select?"
-                )
+                row = _row_of_file(meta, index)
+                if row is None:
+                    files = " or a file name of the run" if index else ""
+                    raise ValueError(
+                        f"{where}: subject {sid} has no {row_field!r}{files} in "
+                        f"its subject_data; was its subject set uploaded from "
+                        f"the {MANIFEST_FILE} of skdec select?"
+                    )
+                if rows.setdefault(sid, row) != row:
+                    raise ValueError(
+                        f"{where}: subject {sid} is row {row} here and row "
+                        f"{rows[sid]} on an earlier line."
+                    )
+                continue
             try:
                 row = int(value)
             except (TypeError, ValueError):
@@ -343,14 +487,45 @@ def _export_rows(path: Path, wanted, row_field, run):
     return rows
 
 
+def _answer_names(args):
+    """The answer names of ``--answers`` or ``--workflow``, or None."""
+    from ._votes import read_answer_names, read_workflow_answers
+
+    if args.answers is not None:
+        path = Path(args.answers).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"No such answers file: {path}")
+        return read_answer_names(path)
+    if args.workflow is not None:
+        path = Path(args.workflow).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"No such workflows export: {path}")
+        return read_workflow_answers(
+            path,
+            args.task,
+            workflow_id=args.workflow_id,
+            workflow_version=args.workflow_version,
+        )
+    return None
+
+
 def _read_export(path: Path, args, run):
     from ._votes import read_zooniverse_export
 
+    names = _answer_names(args)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # reported below
         try:
             votes, report = read_zooniverse_export(
-                path, args.task, on_error=args.on_error, return_report=True
+                path,
+                args.task,
+                answers=names,
+                workflow_id=args.workflow_id,
+                workflow_version=args.workflow_version,
+                repeats=args.repeats,
+                experts=args.experts,
+                on_error=args.on_error,
+                return_report=True,
             )
         except ValueError as exc:
             message = str(exc).replace("pass on_error='skip'", "pass --on-error skip")
@@ -375,8 +550,10 @@ def _read_export(path: Path, args, run):
 
 
 def _read_plain_votes(path: Path, run):
-    """A CSV of ``subject,label[,volunteer]`` votes; ``subject`` is the row."""
+    """A CSV of ``subject,label[,volunteer]`` votes; ``subject`` is the row,
+    or the file name of an image folder's subject."""
     n = len(run.X)
+    index = _file_index(run)
     subject, label, volunteer = [], [], []
     with path.open(newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
@@ -385,12 +562,16 @@ def _read_plain_votes(path: Path, run):
             where = f"{path.name}, line {reader.line_num}"
             if None in line:
                 raise ValueError(f"{where}: more fields than the header.")
+            subject_text = (line["subject"] or "").strip()
             try:
-                row = int(line["subject"])
-            except (TypeError, ValueError):
-                raise ValueError(
-                    f"{where}: subject {line['subject']!r} is not a row number."
-                ) from None
+                row = int(subject_text)
+            except ValueError:
+                row = _row_of_file({FILENAME_FIELD: subject_text}, index)
+                if row is None:
+                    files = " nor a file of the run" if index else ""
+                    raise ValueError(
+                        f"{where}: subject {subject_text!r} is not a row number{files}."
+                    ) from None
             if not 0 <= row < n:
                 raise ValueError(
                     f"{where}: vote for subject {row}, which is not a row of "
@@ -491,6 +672,15 @@ def labels(args):
         "votes": str(Path(args.votes).expanduser().resolve()),
         "format": kind,
         "task": args.task if kind == "zooniverse" else None,
+        "export_filters": {
+            "workflow_id": args.workflow_id,
+            "workflow_version": args.workflow_version,
+            "repeats": args.repeats,
+            "experts": args.experts,
+        }
+        if kind == "zooniverse"
+        else None,
+        "answer_names": args.answers or args.workflow,
         "aggregation": method,
         "mapping": args.mapping,
         "n_votes": int(len(votes["subject"])),
@@ -705,14 +895,14 @@ def _surgery(args, operation):
         strategy = "split" if operation == "split" else args.strategy
         y = _split_labels(args, run)
         if y is not None and strategy != "split":
-            raise ValueError("--labels applies to --strategy split only.")
+            raise UsageError("--labels applies to --strategy split only.")
         _say(args, f"{strategy} cluster {args.cluster}")
         new, report = dissolve_cluster(
             model, args.cluster, strategy, run.X, y=y, **common
         )
     record = run_record(
         operation,
-        run.info["input"],
+        run.input_record(),
         new,
         run.X,
         name=run.info["dataset"],
@@ -720,6 +910,8 @@ def _surgery(args, operation):
         image_shape=run.image_shape,
         cmap=run.cmap,
         parent=run.path,
+        folder=out,
+        pixel_cache=run.absolute("pixel_cache"),
     )
     surgery = _surgery_report(report, new, run.y)
     with staged(out) as folder:
@@ -762,6 +954,15 @@ def _cluster_ids(text: str) -> list[int]:
     return ids
 
 
+def _size(text: str) -> int:
+    from ._uploads import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -794,13 +995,18 @@ def _aggregations():
 
 
 def _common(p, output_help):
+    command = p.prog.split()[-1]
     p.add_argument(
         "--model",
         required=True,
         metavar="DIR",
         help="a run folder: the --output of skdec cluster (or of a surgery command)",
     )
-    p.add_argument("--output", required=True, metavar="DIR", help=output_help)
+    p.add_argument(
+        "--output",
+        metavar="DIR",
+        help=f"{output_help} (default: {command}/ inside the --model folder)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
@@ -812,7 +1018,13 @@ def _surgery_options(p):
         help="DEC self-training iterations after the surgery (default 3 x the "
         "model's update interval; 0: none)",
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="random_state of the surgery (k-means of a split, the "
+        "re-initialised centre, the refinement; default 0)",
+    )
 
 
 def add_workflow_commands(sub) -> None:
@@ -850,6 +1062,32 @@ def add_workflow_commands(sub) -> None:
         "cluster by cluster; random: at random",
     )
     p.add_argument("--seed", type=int, default=0, help="for the random choices")
+    p.add_argument(
+        "--exclude",
+        action="append",
+        metavar="FILE",
+        help="never select the subjects of this file of an earlier round: a "
+        "manifest.csv, a subject_labels.csv (its seen subjects) or a "
+        "classification export; matched by file name for an image folder, "
+        "else by row (repeat the option for several files)",
+    )
+    p.add_argument(
+        "--max-bytes",
+        type=_size,
+        default=MAX_BYTES,
+        metavar="SIZE",
+        help="the largest image file to write (bytes, or with KB, KiB, MB, "
+        "MiB): larger originals are scaled down to fit (default 1MiB, the "
+        "Zooniverse uploader's limit)",
+    )
+    p.add_argument(
+        "--image-format",
+        choices=IMAGE_FORMATS,
+        default="auto",
+        help="the format of re-encoded images: auto keeps JPEG as JPEG and "
+        "makes the others PNG (default); an original that the uploader "
+        "takes and that fits --max-bytes is copied as it is",
+    )
     p.set_defaults(run=select)
 
     methods, default = _aggregations()
@@ -868,7 +1106,52 @@ def add_workflow_commands(sub) -> None:
     p.add_argument(
         "--votes", required=True, metavar="CSV", help="the export or CSV of votes"
     )
-    p.add_argument("--task", default="T0", help="question task id (default T0)")
+    p.add_argument(
+        "--task",
+        default="T0",
+        help="the id of the question (single or multiple answer) or survey "
+        "task, the 'task' of the export's annotations (default T0)",
+    )
+    names = p.add_mutually_exclusive_group()
+    names.add_argument(
+        "--answers",
+        metavar="FILE",
+        help="answer names: a CSV with the columns answer,name (answer index "
+        "or survey choice id) or a JSON object; default: the answers as "
+        "recorded (a question's answer indices)",
+    )
+    names.add_argument(
+        "--workflow",
+        metavar="CSV",
+        help="the project's workflows export, whose task definition names the "
+        "answers (read_workflow_answers)",
+    )
+    p.add_argument(
+        "--workflow-id",
+        metavar="ID",
+        help="read this workflow's classifications only (a project export "
+        "holds every workflow's)",
+    )
+    p.add_argument(
+        "--workflow-version",
+        metavar="MAJOR[.MINOR]",
+        help="read this workflow version only (MAJOR: all its minor versions)",
+    )
+    p.add_argument(
+        "--repeats",
+        choices=("drop", "keep"),
+        default="drop",
+        help="classifications whose metadata says seen_before (a volunteer "
+        "shown a subject again) are dropped (default) or kept",
+    )
+    p.add_argument(
+        "--experts",
+        choices=("exclude", "include", "only"),
+        default="exclude",
+        help="classifications marked gold_standard or expert are left out of "
+        "the volunteers' votes (default), counted as votes, or read alone "
+        "(expert labels)",
+    )
     p.add_argument(
         "--aggregation",
         choices=methods,
@@ -910,7 +1193,12 @@ def add_workflow_commands(sub) -> None:
         metavar="CSV",
         help="subject_labels.csv of skdec labels",
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="random_state of LabelHeadClassifier (default 0)",
+    )
     add_class_options(
         p,
         LabelHeadClassifier,
@@ -954,8 +1242,22 @@ def add_workflow_commands(sub) -> None:
         description=surgery,
     )
     _common(p, "the new run folder")
-    p.add_argument("--cluster", type=int, required=True, metavar="K")
-    p.add_argument("--strategy", choices=STRATEGIES, default="delete")
+    p.add_argument(
+        "--cluster",
+        type=int,
+        required=True,
+        metavar="K",
+        help="the cluster to dissolve (an id of labels.csv)",
+    )
+    p.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        default="delete",
+        help="delete: its members go to their next-best clusters (default); "
+        "reinit: its centre moves to a subject the other centres fit worst; "
+        "split: in two, by 2-means or by --labels (dissolve_cluster's "
+        "strategy)",
+    )
     p.add_argument(
         "--labels",
         metavar="CSV",
@@ -967,13 +1269,25 @@ def add_workflow_commands(sub) -> None:
 
     p = sub.add_parser("merge", help="merge clusters", description=surgery)
     _common(p, "the new run folder")
-    p.add_argument("--clusters", type=_cluster_ids, required=True, metavar="A,B[,...]")
+    p.add_argument(
+        "--clusters",
+        type=_cluster_ids,
+        required=True,
+        metavar="A,B[,...]",
+        help="the clusters to merge into one (two or more ids of labels.csv)",
+    )
     _surgery_options(p)
     p.set_defaults(run=merge)
 
     p = sub.add_parser("split", help="split a cluster in two", description=surgery)
     _common(p, "the new run folder")
-    p.add_argument("--cluster", type=int, required=True, metavar="K")
+    p.add_argument(
+        "--cluster",
+        type=int,
+        required=True,
+        metavar="K",
+        help="the cluster to split (an id of labels.csv)",
+    )
     p.add_argument(
         "--labels",
         metavar="CSV",

@@ -1,3 +1,4 @@
+import argparse
 import csv
 import json
 import subprocess
@@ -113,17 +114,19 @@ def test_image_shape_and_init_options(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "argv, message",
+    "argv, message, status",
     [
-        (["--data", "missing.npy"], "No such data file"),
-        (["--image-shape", "3,3"], "holds 9 values but X has 64"),
-        (["--dataset", "mnist"], "needs --data-dir"),
-        (["--dataset", "fashion-mnist", "--data-dir", "/nonexistent"], "not found"),
+        (["--data", "missing.npy"], "No such data file", 1),
+        (["--image-shape", "3,3"], "holds 9 values but X has 64", 1),
+        (["--dataset", "mnist"], "needs --data-dir", 2),  # a usage error
+        (["--dataset", "fashion-mnist", "--data-dir", "/nonexistent"], "not found", 1),
     ],
 )
-def test_cluster_errors(tmp_path, capsys, argv, message):
-    assert main(["cluster", "--output", str(tmp_path), *argv, *FAST]) == 2
-    assert message in capsys.readouterr().err
+def test_cluster_errors(tmp_path, capsys, argv, message, status):
+    assert main(["cluster", "--output", str(tmp_path), *argv, *FAST]) == status
+    err = capsys.readouterr().err
+    assert message in err and err.startswith("skdec: error: ")
+    assert err.count("\n") == 1 and "Traceback" not in err
 
 
 def test_python_dash_m_entry_point():
@@ -176,10 +179,83 @@ def test_options_come_from_the_estimators_constraints(capsys):
     assert "swish" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         parser.parse_args(["cluster", "--n-init", "0"])
-    assert "an int in the range [1, inf)" in capsys.readouterr().err
+    assert "expected an integer >= 1" in capsys.readouterr().err
     args = parser.parse_args(["cluster", "--autoencoder-layer-epochs", "3"])
     with pytest.raises(ValueError, match="do not apply to --autoencoder mlp"):
         estimator_params(args)
+    # a type constraint ([Integral, None]) is typed too
+    assert parser.parse_args(["cluster", "--n-jobs", "4"]).dec__n_jobs == 4
+    assert parser.parse_args(["cluster", "--n-jobs", "none"]).dec__n_jobs is None
+
+
+def _options(parser):
+    """``(command, option strings, help)`` of every option of ``parser`` and
+    of its sub-commands."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for choice in action._choices_actions:
+                yield choice.dest, [], choice.help
+            for name, sub in action.choices.items():
+                for _, flags, text in _options(sub):
+                    yield name, flags, text
+        elif action.option_strings:
+            yield parser.prog, action.option_strings, action.help
+
+
+def test_every_option_and_command_has_help_in_words():
+    from skdec import DECClusterer
+    from skdec._cli import build_parser
+    from skdec._cli_params import param_docs
+
+    seen = 0
+    for command, flags, text in _options(build_parser()):
+        assert text and len(text) > 10, (command, flags)
+        assert "in the range" not in text, (command, flags, text)
+        seen += 1
+    assert seen > 100
+    # the estimator's own words: --lr says what DECClusterer's lr is
+    docs = param_docs(DECClusterer)
+    assert docs["lr"] == "Learning rate of the clustering stage."
+    assert docs["n_init"].startswith("Restarts of k-means")
+    help_lr = next(t for c, f, t in _options(build_parser()) if f == ["--lr"])
+    assert help_lr.startswith(docs["lr"]) and "default 0.01" in help_lr
+
+
+def test_version_and_exit_statuses(tmp_path, capsys, monkeypatch):
+    import skdec
+    from skdec import _cli
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"skdec {skdec.__version__}"
+    with pytest.raises(SystemExit) as exc:  # argparse's usage error
+        main(["cluster", "--n-clusters", "two"])
+    assert exc.value.code == 2
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    def failed(args):
+        raise RuntimeError("CUDA out of memory.\nTried to allocate 2 GiB")
+
+    parser = _cli.build_parser
+
+    def patched(run):
+        def build():
+            p = parser()
+            p._subparsers._group_actions[0].choices["cluster"].set_defaults(run=run)
+            return p
+
+        return build
+
+    monkeypatch.setattr(_cli, "build_parser", patched(interrupted))
+    assert main(["cluster"]) == 130
+    assert "interrupted" in capsys.readouterr().err
+    monkeypatch.setattr(_cli, "build_parser", patched(failed))
+    assert main(["cluster"]) == 1
+    err = capsys.readouterr().err
+    assert err == "skdec: error: CUDA out of memory. Tried to allocate 2 GiB\n"
 
 
 # --images: a folder of tiny PNG files in class sub-folders -------------------
@@ -287,16 +363,17 @@ def test_cluster_image_folder_grayscale_skips_broken_files(
 
 
 @pytest.mark.parametrize(
-    "argv, message",
+    "argv, message, status",
     [
-        (["--images", "{empty}"], "No image file in or under"),
-        (["--images", "{missing}"], "No such folder"),
-        (["--images", "{broken}"], "broken.png"),
-        (["--images", "{broken}"], "Pass --on-error skip"),
-        (["--image-size", "16,16", "--color", "rgb"], "--image-size, --color apply"),
+        (["--images", "{empty}"], "No image file in or under", 1),
+        (["--images", "{missing}"], "No such folder", 1),
+        (["--images", "{broken}"], "broken.png", 1),
+        (["--images", "{broken}"], "Pass --on-error skip", 1),
+        (["--image-size", "16,16", "--color", "rgb"], "--image-size, --color apply", 2),
+        (["--labels-from-folders"], "--labels-from-folders apply", 2),
     ],
 )
-def test_cluster_image_folder_errors(tmp_path, capsys, argv, message):
+def test_cluster_image_folder_errors(tmp_path, capsys, argv, message, status):
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "notes.txt").write_text("no images here")
     (tmp_path / "broken" / "a").mkdir(parents=True)
@@ -304,7 +381,7 @@ def test_cluster_image_folder_errors(tmp_path, capsys, argv, message):
     folders = {k: tmp_path / k for k in ("empty", "missing", "broken")}
     argv = [a.format(**folders) for a in argv]
     out = tmp_path / "out"
-    assert main(["cluster", *argv, "--output", str(out), "--quiet"]) == 2
+    assert main(["cluster", *argv, "--output", str(out), "--quiet"]) == status
     assert message in capsys.readouterr().err
     assert not (out / "labels.csv").exists()
 
@@ -340,3 +417,21 @@ def test_labels_csv_columns(tmp_path):
         "0,1,x",
         "1,0,y",
     ]
+
+
+def test_the_cli_reference_page_is_current():
+    """docs/cli.rst is written from the parser by docs/cli_reference.py: run
+    ``python docs/cli_reference.py`` after changing an option."""
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "docs" / "cli_reference.py"
+    spec = importlib.util.spec_from_file_location("cli_reference", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    page = module.render()
+    assert module.PAGE.read_text() == page, "run python docs/cli_reference.py"
+    for command in ("cluster", "select", "labels", "finetune", "report", "split"):
+        assert f"\nskdec {command}\n" in page
+    assert "``--n-jobs VALUE``" in page and "``--exclude FILE``" in page
+    assert "in the range" not in page

@@ -1,3 +1,5 @@
+import csv
+import json
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +12,7 @@ from skdec import (
     ClusterLabelMapper,
     aggregate_votes,
     dawid_skene,
+    read_workflow_answers,
     read_zooniverse_export,
     simulate_volunteers,
 )
@@ -364,7 +367,10 @@ def test_read_shipped_export():
         ('7,,101,"[{""task"": ""T0"", ""value"": 1}]"', "empty user_name"),
         ('7,ann,,"[{""task"": ""T0"", ""value"": 1}]"', "empty subject_ids"),
         ('7,ann,"101;102","[{""task"": ""T0"", ""value"": 1}]"', "several subject"),
-        ('7,ann,101,"[{""task"": ""T0"", ""value"": [0, 1]}]"', "single-choice"),
+        (
+            '7,ann,101,"[{""task"": ""T0"", ""value"": [{""x"": 1, ""tool"": 0}]}]"',
+            "drawing marks",
+        ),
         ('7,ann,101,"[{""value"": 1}]"', "'task' key"),
         ('7,ann,101,"[{""task"": ""T0""}]"', "no 'value'"),
     ],
@@ -390,3 +396,281 @@ def test_export_missing_columns_and_no_answers(tmp_path):
     with pytest.warns(UserWarning, match="skipped"):
         with pytest.raises(ValueError, match="no answer to task 'T9'"):
             read_zooniverse_export(EXPORT, "T9")
+
+
+# ------------------------------------------- real export columns, all task kinds
+COLUMNS = [
+    "classification_id",
+    "user_name",
+    "user_id",
+    "user_ip",
+    "workflow_id",
+    "workflow_name",
+    "workflow_version",
+    "created_at",
+    "gold_standard",
+    "expert",
+    "metadata",
+    "annotations",
+    "subject_data",
+    "subject_ids",
+]
+
+
+def _export(path, classifications):
+    """Write ``classifications`` (dicts: user, subject, annotations and any
+    column to override) as a Zooniverse classification export, with every
+    column of a real one."""
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=COLUMNS)
+        writer.writeheader()
+        for i, c in enumerate(classifications):
+            metadata = {
+                "source": "api",
+                "session": "abc",
+                "viewport": {"width": 1280, "height": 800},
+                "started_at": "2024-05-01T10:00:00.000Z",
+                "user_agent": "Mozilla/5.0",
+                "utc_offset": "0",
+                "finished_at": "2024-05-01T10:00:09.000Z",
+                "live_project": True,
+                "user_language": "en",
+                "subject_dimensions": [{"clientWidth": 400, "naturalWidth": 800}],
+                "subject_selection_state": {
+                    "retired": False,
+                    "selected_at": "2024-05-01T09:59:58.000Z",
+                    "already_seen": c.get("seen_before", False),
+                    "selection_state": "normal",
+                    "finished_workflow": False,
+                    "user_has_finished_workflow": False,
+                },
+            }
+            if c.get("seen_before"):
+                metadata["seen_before"] = True
+            sid = str(c["subject"])
+            writer.writerow(
+                {
+                    "classification_id": 500_000 + i,
+                    "user_name": c["user"],
+                    "user_id": 1000 + i,
+                    "user_ip": "2c61b2f7b8fa4a51bde4",
+                    "workflow_id": c.get("workflow_id", 21),
+                    "workflow_name": "Camera traps",
+                    "workflow_version": c.get("workflow_version", "12.3"),
+                    "created_at": "2024-05-01 10:00:09 UTC",
+                    "gold_standard": c.get("gold_standard", ""),
+                    "expert": c.get("expert", ""),
+                    "metadata": json.dumps(metadata),
+                    "annotations": json.dumps(c["annotations"]),
+                    "subject_data": json.dumps({sid: {"retired": None, "#row": sid}}),
+                    "subject_ids": sid,
+                }
+            )
+    return path
+
+
+def _task(task, value, label="Which animals do you see?"):
+    return {"task": task, "task_label": label, "value": value}
+
+
+def _survey(*choices):
+    return [
+        {
+            "choice": c,
+            "answers": {"HOWMANY": "1", "BEHAVIOR": ["STANDING"]},
+            "filters": {},
+        }  # fmt: skip
+        for c in choices
+    ]
+
+
+def test_export_reads_single_and_multiple_answer_questions(tmp_path):
+    path = _export(
+        tmp_path / "e.csv",
+        [
+            {"user": "ann", "subject": 1, "annotations": [_task("T0", 1),
+                                                           _task("T1", [2, 0])]},
+            {"user": "bob", "subject": 1, "annotations": [_task("T0", 1),
+                                                           _task("T1", [0])]},
+            {"user": "cat", "subject": 2, "annotations": [_task("T0", 0),
+                                                           _task("T1", [])]},
+        ],
+    )  # fmt: skip
+    single = read_zooniverse_export(path, "T0")
+    assert single["label"].tolist() == [1, 1, 0]
+    with pytest.warns(UserWarning, match="skipped 1 of 3"):  # nothing chosen
+        multiple, report = read_zooniverse_export(path, "T1", return_report=True)
+    assert multiple["label"].tolist() == ["0+2", "0"] and report.kind == "multiple"
+    names = {0: "Smooth", 1: "Featured", 2: "Artifact"}
+    named = read_zooniverse_export(path, "T0", answers=names)
+    assert named["label"].tolist() == ["Featured", "Featured", "Smooth"]
+    with pytest.warns(UserWarning):
+        combined = read_zooniverse_export(path, "T1", answers=names)
+    assert combined["label"].tolist() == ["Artifact+Smooth", "Smooth"]
+    with pytest.raises(ValueError, match=r"line 2 .*answer 1 is not in the answer"):
+        read_zooniverse_export(path, "T0", answers={0: "Smooth"})
+
+
+def test_export_reads_survey_tasks(tmp_path):
+    path = _export(
+        tmp_path / "e.csv",
+        [
+            {
+                "user": "ann",
+                "subject": 7,
+                "annotations": [_task("T0", _survey("ZEBRA"))],
+            },
+            {
+                "user": "bob",
+                "subject": 7,
+                "annotations": [_task("T0", _survey("ZEBRA", "LION"))],
+            },
+            {"user": "cat", "subject": 8, "annotations": [_task("T0", [])]},
+            {
+                "user": "dan",
+                "subject": 8,
+                "annotations": [_task("T0", _survey("NTHNGHR"))],
+            },
+        ],
+    )
+    with pytest.warns(UserWarning, match="skipped 1 of 4"):
+        votes, report = read_zooniverse_export(path, "T0", return_report=True)
+    assert votes["label"].tolist() == ["ZEBRA", "LION+ZEBRA", "NTHNGHR"]
+    assert report.kind == "survey" and votes["subject"].tolist() == [7, 7, 8]
+    assert votes["survey_answers"][1]["LION"] == {
+        "HOWMANY": "1",
+        "BEHAVIOR": ["STANDING"],
+    }
+    names = {"ZEBRA": "Zebra", "LION": "Lion", "NTHNGHR": "Nothing here"}
+    with pytest.warns(UserWarning):
+        named = read_zooniverse_export(path, "T0", answers=names)
+    assert named["label"].tolist() == ["Zebra", "Lion+Zebra", "Nothing here"]
+    agg = aggregate_votes(named, "majority")
+    assert agg.labels.tolist() == ["Lion+Zebra", "Nothing here"]  # ties: smallest
+
+
+def test_export_filters_workflows_repeats_and_experts(tmp_path):
+    rows = [
+        {"user": "ann", "subject": 1, "annotations": [_task("T0", 0)]},
+        {"user": "ann", "subject": 1, "annotations": [_task("T0", 1)],
+         "seen_before": True},
+        {"user": "bob", "subject": 1, "annotations": [_task("T0", 0)],
+         "workflow_version": "13.1"},
+        {"user": "cat", "subject": 1, "annotations": [_task("T0", 0)],
+         "workflow_id": 99},
+        {"user": "sci", "subject": 1, "annotations": [_task("T0", 2)],
+         "gold_standard": "True"},
+        {"user": "exp", "subject": 1, "annotations": [_task("T0", 2)],
+         "expert": "true"},
+    ]  # fmt: skip
+    path = _export(tmp_path / "e.csv", rows)
+
+    def users(**kwargs):
+        with pytest.warns(UserWarning):
+            votes, report = read_zooniverse_export(
+                path, "T0", return_report=True, **kwargs
+            )
+        return votes["volunteer"].tolist(), [r for *_, r in report.skipped]
+
+    volunteers, reasons = users()
+    assert volunteers == ["ann", "bob", "cat"]  # repeat, gold standard, expert out
+    assert (
+        reasons
+        == ["seen before (a repeat classification)"] + ["gold standard or expert"] * 2
+    )
+    assert users(repeats="keep")[0] == ["ann", "ann", "bob", "cat"]
+    assert users(experts="only")[0] == ["sci", "exp"]
+    assert users(experts="include")[0] == ["ann", "bob", "cat", "sci", "exp"]
+    assert users(workflow_id=21)[0] == ["ann", "bob"]
+    assert users(workflow_id="21", workflow_version="12.3")[0] == ["ann"]
+    assert users(workflow_version="13")[0] == ["bob"]
+    assert "another workflow version" in users(workflow_version="12")[1]
+
+
+def test_export_errors_name_the_file_and_row(tmp_path):
+    path = _export(
+        tmp_path / "e.csv",
+        [
+            {"user": "ann", "subject": 1, "annotations": [_task("T0", 0)]},
+            {"user": "bob", "subject": 1,
+             "annotations": [_task("T1", [{"x": 3.5, "y": 2, "tool": 0}])]},
+        ],
+    )  # fmt: skip
+    with pytest.raises(ValueError, match=r"e\.csv, line 3 .*'T1'.*drawing marks"):
+        read_zooniverse_export(path, "T1")
+    with pytest.warns(UserWarning):
+        with pytest.raises(ValueError, match=r"no answer to task 'T7' \(its rows "):
+            read_zooniverse_export(path, "T7", on_error="skip")
+
+
+def _workflows(path, versions):
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(
+            ["workflow_id", "display_name", "version", "active", "first_task",
+             "primary_language", "tasks", "strings", "minor_version"]
+        )  # fmt: skip
+        for workflow, version, minor, tasks, strings in versions:
+            writer.writerow(
+                [workflow, "Classify", version, True, "T0", "en",
+                 json.dumps(tasks), json.dumps(strings), minor]
+            )  # fmt: skip
+    return path
+
+
+def test_workflow_answers_from_a_workflows_export(tmp_path):
+    question = {
+        "T0": {
+            "help": "T0.help",
+            "type": "single",
+            "answers": [
+                {"label": "T0.answers.0.label"},
+                {"label": "T0.answers.1.label"},
+            ],
+            "question": "T0.question",
+            "required": True,
+        },
+        "T1": {
+            "type": "survey",
+            "choices": {
+                "ZEBRA": {"label": "T1.choices.ZEBRA.label"},
+                "LION": {"label": "T1.choices.LION.label"},
+            },
+        },
+        "T2": {
+            "type": "drawing",
+            "tools": [{"type": "point", "label": "T2.tools.0.label"}],
+        },
+    }
+    old = {"T0.answers.0.label": "Round", "T0.answers.1.label": "Disk"}
+    new = {
+        "T0.answers.0.label": "Smooth",
+        "T0.answers.1.label": "Features or disk",
+        "T1.choices.ZEBRA.label": "Zebra",
+        "T1.choices.LION.label": "Lion",
+    }
+    path = _workflows(
+        tmp_path / "workflows.csv",
+        [(21, 12, 3, question, old), (21, 12, 10, question, new),
+         (22, 1, 1, {"T0": {"type": "single", "answers": [{"label": "Yes"}]}}, {})],
+    )  # fmt: skip
+    assert read_workflow_answers(path, "T0", workflow_id=21) == {
+        "0": "Smooth",
+        "1": "Features or disk",
+    }  # the latest version (12.10 > 12.3: versions compare as numbers)
+    assert (
+        read_workflow_answers(path, "T0", workflow_id=21, workflow_version="12.3")["1"]
+        == "Disk"
+    )
+    assert read_workflow_answers(path, "T1", workflow_id=21) == {
+        "ZEBRA": "Zebra",
+        "LION": "Lion",
+    }
+    # labels kept in the tasks themselves (older exports)
+    assert read_workflow_answers(path, "T0", workflow_id=22) == {"0": "Yes"}
+    with pytest.raises(ValueError, match="holds the workflows 21, 22"):
+        read_workflow_answers(path, "T0")
+    with pytest.raises(ValueError, match=r"line 3: the workflow has no task 'T9'"):
+        read_workflow_answers(path, "T9", workflow_id=21)
+    with pytest.raises(ValueError, match="'drawing' task, not a question"):
+        read_workflow_answers(path, "T2", workflow_id=21)

@@ -152,12 +152,13 @@ def test_load_run_names_what_is_missing_or_changed(run_dir, tmp_path, capsys):
     with pytest.raises(FileNotFoundError, match="has no model.joblib"):
         load_run(copy)
     argv = ["select", "--model", str(copy), "--budget", "2", "--output"]
-    assert main([*argv, str(tmp_path / "o")]) == 2
+    assert main([*argv, str(tmp_path / "o")]) == 1
     assert "model.joblib" in _error(capsys)
 
     shutil.copy(run_dir / "model.joblib", copy / "model.joblib")
     info = json.loads((copy / "run.json").read_text())
-    lines = open(info["input"]["data"]).read().splitlines()
+    assert not Path(info["input"]["data"]).is_absolute()
+    lines = open(run_dir / info["input"]["data"]).read().splitlines()
     (tmp_path / "fewer.csv").write_text("\n".join(lines[:-1]) + "\n")
     info["input"]["data"] = str(tmp_path / "fewer.csv")
     (copy / "run.json").write_text(json.dumps(info))
@@ -169,7 +170,7 @@ def test_load_run_names_what_is_missing_or_changed(run_dir, tmp_path, capsys):
     (copy / "model.joblib").write_bytes(b"not a pickle")
     with pytest.raises(ValueError, match="model.joblib cannot be read"):
         load_run(copy)
-    assert main([*argv, str(tmp_path / "o"), "--model", str(copy / "run.json")]) == 2
+    assert main([*argv, str(tmp_path / "o"), "--model", str(copy / "run.json")]) == 1
     assert "is a file, not a run folder" in _error(capsys)
 
 
@@ -186,7 +187,7 @@ def test_load_run_names_what_is_missing_or_changed(run_dir, tmp_path, capsys):
 def test_cluster_rejects_malformed_data(tmp_path, capsys, array, message):
     np.save(tmp_path / "x.npy", array)
     argv = ["cluster", "--data", str(tmp_path / "x.npy"), "--output", str(tmp_path)]
-    assert main([*argv, "--quiet"]) == 2
+    assert main([*argv, "--quiet"]) == 1
     assert message in _error(capsys)
     assert not (tmp_path / "labels.csv").exists()
 
@@ -194,7 +195,7 @@ def test_cluster_rejects_malformed_data(tmp_path, capsys, array, message):
 def test_cluster_rejects_a_ragged_csv(tmp_path, capsys):
     (tmp_path / "x.csv").write_text("1,2,3\n4,5\n")
     argv = ["cluster", "--data", str(tmp_path / "x.csv"), "--output", str(tmp_path)]
-    assert main(argv) == 2
+    assert main(argv) == 1
     assert "x.csv, line 2: 2 values where the first line has 3" in _error(capsys)
 
 
@@ -218,10 +219,10 @@ def test_the_input_record_reads_the_same_input_again(tmp_path):
         input_namespace({}, quiet=True)
 
 
-def test_an_output_that_is_a_file_exits_2(run_dir, tmp_path, capsys):
+def test_an_output_that_is_a_file_exits_1(run_dir, tmp_path, capsys):
     (tmp_path / "file").write_text("")
     argv = ["select", "--model", str(run_dir), "--budget", "2"]
-    assert main([*argv, "--output", str(tmp_path / "file")]) == 2
+    assert main([*argv, "--output", str(tmp_path / "file")]) == 1
     assert "file" in _error(capsys)
 
 
@@ -254,7 +255,7 @@ def test_select_total_budget_replaces_an_earlier_selection(run_dir, tmp_path, ca
     assert "selected" not in stdout and stdout.count("\n") == 1  # --quiet
     assert len(_rows(out / "manifest.csv")) == 5
     assert len(list(out.glob("subject_*.png"))) == 5  # the 12 earlier ones went
-    assert main([*base, "--budget", str(N + 1)]) == 2
+    assert main([*base, "--budget", str(N + 1)]) == 1
     assert "exceeds the 200 candidate subjects" in _error(capsys)
     with pytest.raises(SystemExit):
         main([*base, "--budget", "0"])
@@ -326,12 +327,12 @@ def test_labels_from_plain_votes_and_their_errors(run_dir, tmp_path, capsys):
     assert summary["accuracy"]["all"] is None  # other labels than the digits
 
     votes.write_text("subject,label\n0,cat\n250,dog\n")
-    assert main([*base, "--votes", str(votes)]) == 2
+    assert main([*base, "--votes", str(votes)]) == 1
     assert "votes.csv, line 3: vote for subject 250" in _error(capsys)
     votes.write_text("who,what\n0,cat\n")
-    assert main([*base, "--votes", str(votes)]) == 2
+    assert main([*base, "--votes", str(votes)]) == 1
     assert "neither a Zooniverse classification export" in _error(capsys)
-    assert main([*base, "--votes", str(tmp_path / "none.csv")]) == 2
+    assert main([*base, "--votes", str(tmp_path / "none.csv")]) == 1
     assert "No such votes file" in _error(capsys)
 
 
@@ -343,7 +344,7 @@ def test_labels_name_the_malformed_line_of_an_export(run_dir, export, tmp_path, 
     broken = [dict(r) for r in rows]
     broken[3]["annotations"] = "[{not json"
     _write_rows(bad, broken)
-    assert main([*base, "--votes", str(bad)]) == 2
+    assert main([*base, "--votes", str(bad)]) == 1
     err = _error(capsys)
     assert "line 5" in err and "not valid JSON" in err and "--on-error skip" in err
     skip = [*base[:-1], str(tmp_path / "skipped"), "--on-error", "skip"]
@@ -361,13 +362,13 @@ def test_labels_name_the_malformed_line_of_an_export(run_dir, export, tmp_path, 
     del data[sid]["#row"]
     broken[2]["subject_data"] = json.dumps(data)
     _write_rows(bad, broken)
-    assert main([*base, "--votes", str(bad)]) == 2
+    assert main([*base, "--votes", str(bad)]) == 1
     assert "line 4: subject" in _error(capsys)
 
     data[sid]["#row"] = "5000"
     broken[2]["subject_data"] = json.dumps(data)
     _write_rows(bad, broken)
-    assert main([*base, "--votes", str(bad)]) == 2
+    assert main([*base, "--votes", str(bad)]) == 1
     assert "is row 5000, but the run has 200 rows" in _error(capsys)
     assert not (tmp_path / "o" / "subject_labels.csv").exists()
 
@@ -381,7 +382,7 @@ def test_a_failure_while_writing_leaves_nothing(
     monkeypatch.setattr("skdec._workflow._write_json", broken)
     out = tmp_path / "o"
     argv = ["labels", "--model", str(run_dir), "--votes", str(export[0])]
-    assert main([*argv, "--output", str(out)]) == 2
+    assert main([*argv, "--output", str(out)]) == 1
     assert "disk full" in _error(capsys)
     assert list(out.iterdir()) == []  # subject_labels.csv was not left behind
 
@@ -405,7 +406,7 @@ def test_finetune_compares_with_the_mapping(run_dir, labelled, tmp_path, capsys)
     short = tmp_path / "short.csv"
     _write_rows(short, _rows(labelled / "subject_labels.csv")[:50])
     argv[argv.index("--labels") + 1] = str(short)
-    assert main(argv) == 2
+    assert main(argv) == 1
     assert "does not list the 200 rows" in _error(capsys)
 
 
@@ -439,11 +440,11 @@ def test_report_shows_every_cluster_and_the_labels(run_dir, labelled, tmp_path, 
                 str(tmp_path / "r2"),
             ]
         )
-        == 2
+        == 1
     )
     assert "none" in _error(capsys)
     bad = ["report", "--model", str(run_dir), "--labels", str(tmp_path / "x.csv")]
-    assert main([*bad, "--output", str(tmp_path / "r3"), "--quiet"]) == 2
+    assert main([*bad, "--output", str(tmp_path / "r3"), "--quiet"]) == 1
     assert "x.csv" in _error(capsys)
     assert not (tmp_path / "r3").exists()
 
@@ -461,7 +462,8 @@ def test_split_merge_dissolve_write_new_run_folders(run_dir, tmp_path, capsys):
     assert sum(report["sizes_after"]) == N
     run = load_run(split)
     assert run.model.n_clusters_ == 11 and run.info["command"] == "split"
-    assert run.info["parent"] == str(run_dir.resolve())
+    assert not Path(run.info["parent"]).is_absolute()  # relative to the folder
+    assert (split / run.info["parent"]).resolve() == run_dir.resolve()
     assert run.labels.max() <= 10
 
     merged = tmp_path / "merged"
@@ -478,10 +480,10 @@ def test_split_merge_dissolve_write_new_run_folders(run_dir, tmp_path, capsys):
     capsys.readouterr()
 
     base = ["dissolve", "--model", str(run_dir), "--output", str(tmp_path / "x")]
-    assert main([*base, "--cluster", "10"]) == 2
+    assert main([*base, "--cluster", "10"]) == 1
     assert "cluster=10 does not exist" in _error(capsys)
     argv = ["merge", "--model", str(run_dir), "--clusters", "2,2"]
-    assert main([*argv, "--output", str(tmp_path / "y")]) == 2
+    assert main([*argv, "--output", str(tmp_path / "y")]) == 1
     assert "must be distinct" in _error(capsys)
     argv = ["split", "--model", str(run_dir), "--cluster", "1"]
     assert main([*argv, "--output", str(run_dir)]) == 2
@@ -544,7 +546,7 @@ def test_image_folder_workflow_copies_the_files(tmp_path, capsys):
     argv = ["cluster", "--images", str(root), "--image-size", "8,8", "--output"]
     assert main([*argv, str(run), *FAST, "--max-iter", "10"]) == 0
     info = json.loads((run / "run.json").read_text())
-    assert info["input"]["images"] == str(root.resolve())
+    assert info["input"]["images"] == "../subjects"  # relative to the run folder
     assert info["input"]["image_size"] == [8, 8]
 
     out = tmp_path / "select"
@@ -571,5 +573,210 @@ def test_image_folder_workflow_copies_the_files(tmp_path, capsys):
     next(iter(data.values()))["#filename"] = "red/elsewhere.png"
     rows[0]["subject_data"] = json.dumps(data)
     _write_rows(path, rows)
-    assert main([*argv, "--output", str(tmp_path / "l2")]) == 2
+    assert main([*argv, "--output", str(tmp_path / "l2")]) == 1
     assert "is the export from another run?" in _error(capsys)
+
+
+# ------------------------------------- image folders: uploads, rounds, the cache
+@pytest.fixture(scope="module")
+def camera(tmp_path_factory):
+    """A project folder: ``subjects/`` (sub-folders are sites, not labels;
+    small PNGs, one large TIFF and one JPEG) and ``run/``, the run folder of
+    ``skdec cluster`` on it."""
+    from PIL import Image
+
+    rng = np.random.RandomState(0)
+    project = tmp_path_factory.mktemp("camera")
+    root = project / "subjects"
+    for site in ("site-a", "site-b"):
+        (root / site).mkdir(parents=True)
+        for i in range(6):
+            pixels = rng.randint(0, 256, size=(8, 8, 3)).astype(np.uint8)
+            Image.fromarray(pixels).save(root / site / f"{i}.png")
+    noise = rng.randint(0, 256, size=(320, 320, 3)).astype(np.uint8)
+    Image.fromarray(noise).save(root / "site-a" / "big.tif")  # ~300 KB as PNG
+    Image.fromarray(noise[:16, :16]).save(root / "site-b" / "photo.jpg")
+    run = project / "run"
+    argv = ["cluster", "--images", str(root), "--image-size", "8,8", "--output"]
+    assert main([*argv, str(run), *FAST, "--max-iter", "10", "--n-clusters", "3"]) == 0
+    return project
+
+
+def test_sub_folders_are_no_labels_unless_asked(camera, tmp_path, capsys):
+    info = json.loads((camera / "run" / "run.json").read_text())
+    assert info["has_labels"] is False
+    assert info["input"]["labels_from_folders"] is False
+    assert "label" not in _rows(camera / "run" / "labels.csv")[0]
+    out = tmp_path / "labelled"
+    argv = ["cluster", "--images", str(camera / "subjects"), "--image-size", "8,8"]
+    argv += ["--labels-from-folders", "--output", str(out), *FAST[:-1]]
+    assert main([*argv, "--max-iter", "5"]) == 0
+    # the number of folders sets --n-clusters, and the command says so
+    assert "2 clusters (the number of known classes" in capsys.readouterr().out
+    info = json.loads((out / "run.json").read_text())
+    assert info["has_labels"] and info["n_clusters"] == 2
+    assert {r["label"] for r in _rows(out / "labels.csv")} == {"site-a", "site-b"}
+
+
+def test_run_json_paths_are_relative_and_old_ones_still_read(camera, tmp_path):
+    info = json.loads((camera / "run" / "run.json").read_text())
+    assert info["input"]["images"] == "../subjects"
+    assert info["pixel_cache"].startswith("../.skdec-cache/pixels-")
+    moved = tmp_path / "moved"  # the project folder moves as a whole
+    shutil.copytree(camera, moved)
+    shutil.rmtree(moved / ".skdec-cache")
+    run = load_run(moved / "run")
+    assert run.images_root.resolve() == (moved / "subjects").resolve()
+    assert (moved / ".skdec-cache").is_dir()  # rebuilt beside the moved run
+    # a run.json of an earlier version: absolute paths, no cache, no "folder"
+    old = tmp_path / "old-run"
+    shutil.copytree(camera / "run", old)
+    info["input"]["images"] = str((camera / "subjects").resolve())
+    for key in ("pixel_cache", "folder"):
+        del info[key]
+    del info["input"]["labels_from_folders"]  # sub-folders were labels then
+    (old / "run.json").write_text(json.dumps(info))
+    run = load_run(old)
+    assert run.images_root == (camera / "subjects").resolve()
+    assert set(run.y) == {"site-a", "site-b"}
+    info["input"]["labels_from_folders"] = False
+    (old / "run.json").write_text(json.dumps(info))
+    assert load_run(old).y is None
+
+
+def test_the_pixel_cache_is_reused_and_rebuilt(camera, tmp_path, monkeypatch):
+    import skdec._image_folder as image_folder
+
+    project = tmp_path / "project"
+    shutil.copytree(camera, project)
+    expected = load_run(project / "run").X.copy()
+    decode = image_folder._decode
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("decoded again")
+
+    monkeypatch.setattr(image_folder, "_decode", refuse)
+    run = load_run(project / "run")  # from the cache: nothing decoded
+    np.testing.assert_array_equal(run.X, expected)
+    assert run.X.dtype == np.float32
+    monkeypatch.setattr(image_folder, "_decode", decode)
+    from PIL import Image
+
+    changed = project / "subjects" / "site-a" / "0.png"
+    Image.fromarray(np.zeros((8, 8, 3), dtype=np.uint8)).save(changed)
+    run = load_run(project / "run")  # a file changed: decoded again
+    row = run.filenames.tolist().index("site-a/0.png")
+    assert not run.X[row].any() and expected[row].any()
+
+
+def test_select_writes_upload_ready_images_from_the_originals(camera, capsys):
+    from PIL import Image
+
+    run = camera / "run"
+    argv = ["select", "--model", str(run), "--budget", "14", "--strategy"]
+    assert main([*argv, "random", "--max-bytes", "100KB"]) == 0
+    assert "1 images scaled down to fit 100000 bytes" in capsys.readouterr().out
+    out = run / "select"  # the default --output: inside the run folder
+    manifest = {r["#filename"]: r for r in _rows(out / "manifest.csv")}
+    assert len(manifest) == 14 and "site-a/big.tif" in manifest
+    big = out / manifest["site-a/big.tif"]["image"]
+    assert big.suffix == ".png" and big.stat().st_size <= 100_000
+    with Image.open(big) as image:  # the original's 320 pixels, scaled down
+        assert 64 <= image.size[0] < 320 and image.size[0] > 8
+    for name, r in manifest.items():
+        if name.endswith(".png"):  # small enough: the original file itself
+            original = (camera / "subjects" / name).read_bytes()
+            assert (out / r["image"]).read_bytes() == original
+    if "site-b/photo.jpg" in manifest:
+        assert manifest["site-b/photo.jpg"]["image"].endswith(".jpg")
+    info = json.loads((out / "selection.json").read_text())
+    assert info["max_bytes"] == 100_000 and info["image_format"] == "auto"
+
+    argv = ["select", "--model", str(run), "--budget", "14", "--strategy", "random"]
+    jpeg = ["--image-format", "jpeg", "--output", str(camera / "j"), "--quiet"]
+    assert main([*argv, *jpeg]) == 0
+    assert all(r["image"].endswith(".jpg") for r in _rows(camera / "j" / MANIFEST))
+
+
+MANIFEST = "manifest.csv"
+
+
+def test_a_second_round_excludes_the_subjects_shown(camera, tmp_path, capsys):
+    run = camera / "run"
+    first, second = tmp_path / "round1", tmp_path / "round2"
+    base = ["select", "--model", str(run), "--strategy", "random", "--quiet"]
+    assert main([*base, "--budget", "8", "--output", str(first)]) == 0
+    argv = [*base, "--budget", "6", "--exclude", str(first / MANIFEST)]
+    assert main([*argv, "--output", str(second)]) == 0
+    shown = {r["#filename"] for r in _rows(first / MANIFEST)}
+    again = {r["#filename"] for r in _rows(second / MANIFEST)}
+    assert len(again) == 6 and not shown & again
+    info = json.loads((second / "selection.json").read_text())
+    assert info["n_excluded"] == 8
+    # 8 + 6 shown: no 5 subjects are left for a third round
+    third = [*base, "--budget", "5", "--exclude", str(first / MANIFEST)]
+    third += ["--exclude", str(second / MANIFEST), "--output", str(tmp_path / "3")]
+    assert main(third) == 1
+    capsys.readouterr()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("image,#row,#cluster,#filename\nx.png,0,0,site-c/none.png\n")
+    assert main([*base, "--budget", "2", "--exclude", str(bad)]) == 1
+    assert "bad.csv, line 2: 'site-c/none.png' is not a file of the run" in _error(
+        capsys
+    )
+
+
+def test_labels_match_subjects_by_file_name(camera, tmp_path, capsys):
+    run = camera / "run"
+    first = tmp_path / "round1"
+    argv = ["select", "--model", str(run), "--budget", "6", "--strategy", "random"]
+    assert main([*argv, "--output", str(first), "--quiet"]) == 0
+    manifest = _rows(first / MANIFEST)
+    for r in manifest:  # a team's own manifest: file names, no #row
+        del r["#row"]
+    path = tmp_path / "export.csv"
+    truth = [r["#filename"].split("/")[0] for r in manifest]
+    write_zooniverse_export(path, manifest, truth, accuracy=1.0, random_state=0)
+    out = tmp_path / "labels"
+    argv = ["labels", "--model", str(run), "--votes", str(path), "--output"]
+    assert main([*argv, str(out), "--quiet"]) == 0
+    rows = {r["filename"]: r for r in _rows(out / "subject_labels.csv")}
+    for r in manifest:
+        assert rows[r["#filename"]]["seen"] == "1"
+        assert rows[r["#filename"]]["label"] == r["#filename"].split("/")[0]
+    votes = tmp_path / "votes.csv"  # plain votes naming files
+    votes.write_text("subject,label\nsite-a/1.png,cat\n2.png,dog\n")
+    argv = ["labels", "--model", str(run), "--votes", str(votes), "--output"]
+    assert main([*argv, str(tmp_path / "plain"), "--quiet"]) == 1
+    assert "'2.png' is not a row number nor a file of the run" in _error(capsys)
+    votes.write_text("subject,label\nsite-a/1.png,cat\nbig.tif,dog\n")
+    assert main([*argv, str(tmp_path / "plain"), "--quiet"]) == 0
+    rows = {r["filename"]: r for r in _rows(tmp_path / "plain" / "subject_labels.csv")}
+    assert rows["site-a/1.png"]["label"] == "cat"
+    assert rows["site-a/big.tif"]["label"] == "dog"
+
+
+def test_labels_with_answer_names_and_export_filters(run_dir, export, tmp_path):
+    rows = _rows(export[0])
+    extra = dict(rows[0], classification_id="99", gold_standard="True")
+    extra["annotations"] = json.dumps([{"task": "T0", "value": 9}])
+    repeat = dict(rows[1], classification_id="98")
+    repeat["metadata"] = json.dumps({"seen_before": True})
+    path = tmp_path / "export.csv"
+    _write_rows(path, [*rows, extra, repeat])
+    names = tmp_path / "answers.csv"
+    digits = "zero one two three four five six seven eight nine".split()
+    names.write_text(
+        "answer,name\n" + "".join(f"{i},{d}\n" for i, d in enumerate(digits))
+    )
+    out = tmp_path / "labels"
+    argv = ["labels", "--model", str(run_dir), "--votes", str(path), "--answers"]
+    assert main([*argv, str(names), "--output", str(out), "--quiet"]) == 0
+    labels = {r["label"] for r in _rows(out / "subject_labels.csv")}
+    assert labels <= set(digits)
+    summary = json.loads((out / "labels.json").read_text())
+    assert summary["n_votes"] == len(rows)  # the expert's and the repeat left out
+    assert summary["export_filters"]["experts"] == "exclude"
+    keep = ["--repeats", "keep", "--experts", "include"]
+    assert main([*argv, str(names), "--output", str(out), "--quiet", *keep]) == 0
+    assert json.loads((out / "labels.json").read_text())["n_votes"] == len(rows) + 2
