@@ -393,10 +393,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     images.add_argument(
         "--stretch",
-        choices=("percentile", "asinh", "log", "linear"),
-        help="intensity stretch of each image: percentile (default) maps its "
-        "1st and 99.5th percentiles to black and white; asinh and log lift "
-        "faint structure (astropy's stretches); linear keeps the pixels",
+        choices=("auto", "percentile", "asinh", "log", "linear"),
+        help="intensity stretch of each image: percentile maps its 1st and "
+        "99.5th percentiles to black and white; asinh and log lift faint "
+        "structure (astropy's stretches); linear keeps the pixels; auto "
+        "(default): percentile where --crop crops, else linear",
     )
     images.add_argument(
         "--labels-from-folders",

@@ -350,7 +350,7 @@ def _describe(
             StrOptions({"auto"}),
             None,
         ],
-        "stretch": [StrOptions(set(STRETCHES)), None],
+        "stretch": [StrOptions(set(STRETCHES) | {"auto"}), None],
         "recursive": ["boolean"],
         "return_X_y": ["boolean"],
         "on_error": [StrOptions({"raise", "skip"})],
@@ -430,9 +430,13 @@ def load_image_folder(
         0.75 of the frame), are not cropped. The fraction used is in the
         Bunch's ``center_crop``. None or 1.0 keep the whole frame.
 
-    stretch : {'linear', 'asinh', 'log', 'percentile'} or None, default=None
+    stretch : {'linear', 'asinh', 'log', 'percentile', 'auto'} or None, \
+            default=None
         Intensity stretch of each image after resizing, on pixels scaled to
-        [0, 1] (None and ``'linear'`` leave them): ``'asinh'`` and ``'log'``
+        [0, 1] (None and ``'linear'`` leave them; ``'auto'`` is
+        ``'percentile'`` where a centre crop is applied, survey cut-outs, and
+        linear otherwise, so that collections whose subjects fill the frame
+        are read as they are): ``'asinh'`` and ``'log'``
         are astropy's ``AsinhStretch(a=0.1)`` and ``LogStretch(a=1000)``,
         which lift faint structure; ``'percentile'`` maps each image's 1st
         and 99.5th percentiles of its pixels (all channels together, so
@@ -572,6 +576,8 @@ def load_image_folder(
             )
     if center_crop is not None:
         center_crop = float(center_crop)
+    if stretch == "auto":  # survey cut-outs (cropped): percentile; else linear
+        stretch = "percentile" if center_crop is not None and center_crop < 1 else None
     if stretch == "linear":
         stretch = None
     loading = dict(center_crop=center_crop, stretch=stretch)

@@ -38,7 +38,7 @@ IMAGE_DEFAULTS = {
     "color": "rgb",
     "resize": "crop",
     "center_crop": "auto",
-    "stretch": "percentile",
+    "stretch": "auto",
     "on_error": "raise",
 }
 #: the options naming the input, as ``argparse`` stores them

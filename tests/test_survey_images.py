@@ -126,3 +126,21 @@ def test_orientation_symmetry():
     shirts[:, :, 2:6, :] = 1  # sleeves at the top: an up
     shirts += rng.rand(*shirts.shape) * 0.1
     assert orientation_symmetry(shirts.reshape(5, -1), (3, 20, 12)) < 0.9
+
+
+def test_auto_stretch_follows_the_crop(tmp_path):
+    stars = [(3, 5), (30, 8), (12, 35), (36, 36)]
+    galaxies = write(
+        tmp_path / "g", [cutout(star=s, seed=i) for i, s in enumerate(stars)]
+    )
+    cut = load_image_folder(galaxies, center_crop="auto", stretch="auto")
+    assert cut.center_crop < 1 and cut.stretch == "percentile"
+    rng = np.random.RandomState(0)
+    scenes = write(
+        tmp_path / "s",
+        [rng.randint(0, 256, (40, 40)).astype(np.uint8) for _ in range(3)],
+    )
+    whole = load_image_folder(scenes, center_crop="auto", stretch="auto")
+    assert whole.center_crop == 1.0 and whole.stretch is None
+    plain = load_image_folder(scenes)
+    np.testing.assert_array_equal(whole.data, plain.data)  # read as they are
