@@ -210,7 +210,7 @@ def _image_folder_record(args, data) -> dict:
         "folder": str(Path(args.images).expanduser().resolve()),
         **image_options(args),
         "image_shape": list(data.image_shape),
-        "labels_from_folders": data.y is not None,
+        "labels_from_subfolders": data.y is not None,
         "n_skipped": len(data.skipped),
         "skipped": [{"filename": f, "error": e} for f, e in data.skipped],
     }

@@ -310,7 +310,7 @@ def test_cluster_image_folder(tmp_path, image_folder, capsys):
     root, names = image_folder
     out = tmp_path / "out"
     argv = ["cluster", "--images", str(root), "--output", str(out), *TINY]
-    assert main(argv) == 0
+    assert main([*argv, "--labels-from-folders"]) == 0
     stdout = capsys.readouterr().out
     assert "montage.png" in stdout and "cluster_<k>.png" in stdout
 

@@ -429,6 +429,11 @@ def test_report_shows_every_cluster_and_the_labels(run_dir, labelled, tmp_path, 
         assert (out / src).is_file(), src
     # the volunteers' labels reach the page: the labelled column is filled
     assert "confidence" in page.lower()
+    # without --output: report/ inside the run folder
+    argv = ["report", "--model", str(run_dir), "--n-members", "2", "--quiet"]
+    assert main(argv) == 0
+    assert (run_dir / "report" / "index.html").is_file()
+    assert load_run(run_dir).labels.size == N  # the run folder still reads
 
     assert (
         main(
