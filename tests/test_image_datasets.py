@@ -76,7 +76,11 @@ def test_lossless_formats_exact_pixels(tmp_path):
     assert "target" not in bunch and "target_names" not in bunch
     assert "skipped" not in bunch and "n_skipped" not in bunch
     assert "6 images" in bunch.DESCR
-    assert set(bunch) == {"data", "images", "image_shape", "filenames", "DESCR"}
+    assert set(bunch) == {
+        "data", "images", "image_shape", "filenames", "DESCR", "center_crop",
+        "stretch",
+    }  # fmt: skip
+    assert bunch.center_crop is None and bunch.stretch is None
 
 
 def test_data_is_channel_first_and_images_a_view(tmp_path):
