@@ -35,6 +35,25 @@ MODELS = ("equal", "pooled", "one-coin", "crowd-errors", "full")
 ALIKE = ("equal", "pooled")
 
 
+#: the columns of a Zooniverse classification export, in its order
+ZOONIVERSE_COLUMNS = (
+    "classification_id",
+    "user_name",
+    "user_id",
+    "user_ip",
+    "workflow_id",
+    "workflow_name",
+    "workflow_version",
+    "created_at",
+    "gold_standard",
+    "expert",
+    "metadata",
+    "annotations",
+    "subject_data",
+    "subject_ids",
+)
+
+
 def _check_votes(votes, subjects=None):
     """Validate a vote table; return (subject, volunteer, label) arrays.
 
@@ -1290,22 +1309,7 @@ def write_zooniverse_export(
     names = np.array([f"volunteer-{j:03d}" for j in range(n_volunteers)])
     start = np.datetime64("2024-01-01T09:00:00")
     seconds = np.cumsum(rng.randint(5, 60, size=len(order)))
-    header = [
-        "classification_id",
-        "user_name",
-        "user_id",
-        "user_ip",
-        "workflow_id",
-        "workflow_name",
-        "workflow_version",
-        "created_at",
-        "gold_standard",
-        "expert",
-        "metadata",
-        "annotations",
-        "subject_data",
-        "subject_ids",
-    ]
+    header = list(ZOONIVERSE_COLUMNS)
     classification_ids = np.arange(len(order), dtype=np.int64) + 10_000_000
     with Path(path).open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)

@@ -16,6 +16,7 @@ from skdec import (
     read_zooniverse_export,
     simulate_volunteers,
 )
+from skdec._votes import ZOONIVERSE_COLUMNS
 
 EXPORT = Path(__file__).parent / "data" / "zooniverse_export.csv"
 HEADER = "classification_id,user_name,subject_ids,annotations\n"
@@ -399,22 +400,7 @@ def test_export_missing_columns_and_no_answers(tmp_path):
 
 
 # ------------------------------------------- real export columns, all task kinds
-COLUMNS = [
-    "classification_id",
-    "user_name",
-    "user_id",
-    "user_ip",
-    "workflow_id",
-    "workflow_name",
-    "workflow_version",
-    "created_at",
-    "gold_standard",
-    "expert",
-    "metadata",
-    "annotations",
-    "subject_data",
-    "subject_ids",
-]
+COLUMNS = list(ZOONIVERSE_COLUMNS)
 
 
 def _export(path, classifications):
