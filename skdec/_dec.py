@@ -204,6 +204,26 @@ def install_clustering(model, net, labels):
         model.labels_ = np.asarray(labels)
 
 
+_START_STEPS = {
+    "umap": "UMAP projection (20 neighbours) and a Gaussian mixture",
+    "kmeans": "k-means",
+    "spherical-kmeans": "spherical k-means",
+    "gmm": "a Gaussian mixture",
+    "random": "random samples as centres",
+}
+
+
+def _start_message(init, Zs):
+    """The line ``verbose`` prints as the start partition begins (the UMAP
+    start is the slowest step of a fit after the training ones)."""
+    n, d = Zs[0].shape
+    steps = _START_STEPS[init] if isinstance(init, str) else "the given centres"
+    line = f"[DEC] initial partition: {steps} on {n} samples in {d} dimensions"
+    if len(Zs) > 1:
+        line += f", for each of {len(Zs)} pretraining runs, then their consensus"
+    return line + " ..."
+
+
 class DECClusterer(BaseDeepClusterer):
     """Deep Embedded Clustering (DEC).
 
@@ -678,6 +698,8 @@ class DECClusterer(BaseDeepClusterer):
                 "The encoder produced non-finite embeddings; check the input "
                 "scaling or lower the autoencoder's `lr`."
             )
+        if verbose:
+            print(_start_message(init, Zs), flush=True)
         # the main process's partition in every process
         run, centers, init_labels, start = parallel.on_main(
             start_partition,

@@ -389,6 +389,11 @@ def test_verbose_progress(blobs, fast_dec_params, capsys):
     first = 1 if dec.history_[0]["start_target"] else 0
     assert len(updates) == len(dec.history_) - 1 + first
     assert "label change" in updates[-1] and lines[-1].startswith("[DEC] done")
+    # the start says it has begun before it says how long it took
+    begun = [i for i, line in enumerate(lines) if "[DEC] initial partition" in line]
+    ended = [i for i, line in enumerate(lines) if "[DEC] initial centres" in line]
+    assert len(begun) == len(ended) == 1 and begun[0] < ended[0]
+    assert f"on {len(X)} samples in " in lines[begun[0]]
 
 
 def test_progress_bar_on_a_terminal():
