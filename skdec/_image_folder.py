@@ -566,6 +566,33 @@ def load_image_folder(
     if all(len(name.parts) > 1 for name, _ in files):
         targets = sorted({name.parts[0] for name, _ in files})
     fits = _import_fits() if any(kind == "fits" for _, kind in files) else None
+    store = None
+    if memmap is not None:
+        # keyed on the options as given: 'auto' is resolved once, and what it
+        # chose is kept in the sidecar (no sample of the files read again)
+        options = dict(
+            image_size=image_size,
+            color=color,
+            resize=resize,
+            center_crop=center_crop,
+            stretch=stretch,
+            recursive=bool(recursive),
+            on_error=on_error,
+        )
+        store = _MemmapStore(memmap, root, files, options)
+        cached = store.load()
+        if cached is not None:
+            out, kept, errors, loading = cached
+            if verbose:
+                print(
+                    f"[load_image_folder] reusing {store.path}: the "
+                    f"{len(files)} image files are unchanged",
+                    flush=True,
+                )
+            return _result(
+                root, files, names, targets, out, kept, errors, color,
+                image_size, resize, on_error, return_X_y, store, loading,
+            )  # fmt: skip
     if center_crop == "auto":
         center_crop = _choose_center_crop(root, files, fits)
         if verbose:
@@ -581,31 +608,6 @@ def load_image_folder(
     if stretch == "linear":
         stretch = None
     loading = dict(center_crop=center_crop, stretch=stretch)
-    store = None
-    if memmap is not None:
-        options = dict(
-            image_size=image_size,
-            color=color,
-            resize=resize,
-            center_crop=center_crop,
-            stretch=stretch,
-            recursive=bool(recursive),
-            on_error=on_error,
-        )
-        store = _MemmapStore(memmap, root, files, options)
-        cached = store.load()
-        if cached is not None:
-            if verbose:
-                print(
-                    f"[load_image_folder] reusing {store.path}: the "
-                    f"{len(files)} image files are unchanged",
-                    flush=True,
-                )
-            out, kept, errors = cached
-            return _result(
-                root, files, names, targets, out, kept, errors, color,
-                image_size, resize, on_error, return_X_y, store, loading,
-            )  # fmt: skip
 
     channels = 3 if color == "rgb" else 1
     n_files = len(files)
@@ -678,7 +680,7 @@ def load_image_folder(
             out[row] = out[i]
     out = out[: len(kept)]
     if store is not None:
-        out = store.commit(out, kept, errors, targets)
+        out = store.commit(out, kept, errors, targets, loading)
     return _result(
         root, files, names, targets, out, kept, errors, color, image_size,
         resize, on_error, return_X_y, store, loading,
@@ -728,7 +730,7 @@ class _MemmapStore:
     """The uint8 memmap of ``load_image_folder(memmap=...)`` and its sidecar
     ``<path>.json``: written once, reused while the folder is unchanged."""
 
-    FORMAT = 1
+    FORMAT = 2  # 2: the crop and stretch that 'auto' chose, in "loading"
 
     def __init__(self, path, root, files, options):
         self.path = Path(path).expanduser()
@@ -745,7 +747,8 @@ class _MemmapStore:
         }
 
     def load(self):
-        """``(out, kept, errors)`` from an up-to-date file, else None."""
+        """``(out, kept, errors, loading)`` from an up-to-date file, else
+        None; ``loading`` is the ``center_crop`` and ``stretch`` applied."""
         try:
             meta = json.loads(self.sidecar.read_text())
         except (OSError, ValueError):
@@ -764,7 +767,7 @@ class _MemmapStore:
         errors = [None] * len(self.key["files"])
         for i, message in meta["skipped"]:
             errors[i] = message
-        return out, meta["kept"], errors
+        return out, meta["kept"], errors, meta["loading"]
 
     def create(self, shape):
         """A new uint8 memmap of ``shape`` to decode into; the old sidecar
@@ -773,7 +776,7 @@ class _MemmapStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         return np.memmap(self.partial, dtype=np.uint8, mode="w+", shape=shape)
 
-    def commit(self, out, kept, errors, targets):
+    def commit(self, out, kept, errors, targets, loading):
         """Flush the decoded rows ``out`` (the first ``len(kept)`` of the
         file), move the file into place, write the sidecar; reopen read-only."""
         shape = tuple(int(s) for s in out.shape)
@@ -790,6 +793,7 @@ class _MemmapStore:
             kept=[int(i) for i in kept],
             skipped=[[i, e] for i, e in enumerate(errors) if e is not None],
             targets=targets,
+            loading=loading,
         )
         temporary = self.sidecar.with_name(self.sidecar.name + ".partial")
         temporary.write_text(json.dumps(meta))

@@ -144,3 +144,33 @@ def test_auto_stretch_follows_the_crop(tmp_path):
     assert whole.center_crop == 1.0 and whole.stretch is None
     plain = load_image_folder(scenes)
     np.testing.assert_array_equal(whole.data, plain.data)  # read as they are
+
+
+def test_auto_crop_is_chosen_once_for_a_memmap(tmp_path, monkeypatch):
+    import skdec._image_folder as image_folder
+
+    stars = [(3, 5), (30, 8), (12, 35), (36, 36)]
+    galaxies = write(
+        tmp_path / "g", [cutout(star=s, seed=i) for i, s in enumerate(stars)]
+    )
+    cache = tmp_path / "cache.u8"
+    first = load_image_folder(
+        galaxies, center_crop="auto", stretch="auto", memmap=cache
+    )
+    assert first.center_crop < 1 and first.stretch == "percentile"
+
+    def no_sample(*args):
+        raise AssertionError("the sample of files was read again")
+
+    # the crop that 'auto' chose is kept beside the pixels: no file is read
+    monkeypatch.setattr(image_folder, "_choose_center_crop", no_sample)
+    again = load_image_folder(
+        galaxies, center_crop="auto", stretch="auto", memmap=cache
+    )
+    assert (again.center_crop, again.stretch) == (first.center_crop, "percentile")
+    assert_allclose(again.data, first.data)
+    assert again.DESCR == first.DESCR
+    # a file changed: the sample is read again (and here fails loudly)
+    Image.fromarray(cutout(seed=9)).save(galaxies / "000.png")
+    with pytest.raises(AssertionError, match="read again"):
+        load_image_folder(galaxies, center_crop="auto", memmap=cache)
