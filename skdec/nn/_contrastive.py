@@ -109,8 +109,9 @@ class ConvFeatureEncoder(nn.Module):
         if self.training or self.invariance == "none":
             z = self.features(images)
         else:
-            views = dihedral_views(images)
-            z = self.features(torch.cat(views)).reshape(len(views), x.shape[0], -1)
+            # one view at a time: the activations of a batch's eight views at
+            # once took gigabytes (1,024 rows of 32x32 pixels: 1 GB a layer)
+            z = torch.stack([self.features(v) for v in dihedral_views(images)])
             z = z.mean(0)
         return F.normalize(z, dim=1) if self.normalize else z
 
