@@ -682,6 +682,8 @@ def labels(args):
         else None,
         "answer_names": args.answers or args.workflow,
         "aggregation": method,
+        # what 'auto' chose (majority or a Dawid-Skene model), None otherwise
+        "aggregation_model": aggregated.get("model"),
         "mapping": args.mapping,
         "n_votes": int(len(votes["subject"])),
         "n_volunteers": int(len(np.unique(votes["volunteer"]))),

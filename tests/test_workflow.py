@@ -16,6 +16,7 @@ import pytest
 from skdec import read_zooniverse_export, write_zooniverse_export
 from skdec._cli import main
 from skdec._run import load_run
+from skdec._votes import MODELS
 from skdec.datasets import load_digits
 
 FAST = [
@@ -308,6 +309,8 @@ def test_labels_from_a_zooniverse_export(run_dir, selected, labelled, digits):
             assert r["label"] == r["mapped_label"] and r["votes"] == "0"
     summary = json.loads((labelled / "labels.json").read_text())
     assert summary["n_seen"] == len(shown) and summary["format"] == "zooniverse"
+    assert summary["aggregation"] == "auto"  # and what it chose is kept
+    assert summary["aggregation_model"] in ("majority", *MODELS)
     assert summary["accuracy"]["seen"] == 1.0
     assert len(summary["clusters"]) == 10
     assert sum(c["size"] for c in summary["clusters"]) == N
@@ -324,6 +327,7 @@ def test_labels_from_plain_votes_and_their_errors(run_dir, tmp_path, capsys):
     assert {r["label"] for r in rows} <= {"cat", "dog"}
     summary = json.loads((tmp_path / "o" / "labels.json").read_text())
     assert summary["format"] == "plain" and summary["aggregation"] == "majority"
+    assert summary["aggregation_model"] is None  # only 'auto' chooses one
     assert summary["accuracy"]["all"] is None  # other labels than the digits
 
     votes.write_text("subject,label\n0,cat\n250,dog\n")
