@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import warnings
 from numbers import Integral, Real
 from pathlib import Path
@@ -766,7 +767,9 @@ def _row_filter(row, workflow_id, workflow_version, repeats, experts):
     return None
 
 
-def read_workflow_answers(path, task, *, workflow_id=None, workflow_version=None):
+def read_workflow_answers(
+    path, task, *, workflow_id=None, workflow_version=None, contents=None
+):
     """The answer names of a question or survey task, from a workflows export.
 
     The workflows export of a Zooniverse project (``<project>-workflows.csv``,
@@ -778,6 +781,15 @@ def read_workflow_answers(path, task, *, workflow_id=None, workflow_version=None
     order, and its classifications record the index of the one chosen; a
     survey's ``choices`` are keyed by the id its classifications record.
 
+    Some projects keep the texts in a separate workflow contents export
+    (``<project>-workflow_contents.csv``, "Request new workflow contents
+    export"), with the columns ``id``, ``workflow_id``, ``language``,
+    ``created_at``, ``updated_at``, ``current_version_number``, ``version``
+    and ``strings``; its ``version`` is the workflow's minor version (the
+    contents are versioned apart from the tasks, so a classification's
+    ``workflow_version`` ``'12.10'`` is tasks version 12 with contents
+    version 10). Pass it as ``contents``.
+
     Parameters
     ----------
     path : str or path-like
@@ -788,6 +800,14 @@ def read_workflow_answers(path, task, *, workflow_id=None, workflow_version=None
         The workflow; needed when the file holds several.
     workflow_version : str, default=None
         ``'MAJOR.MINOR'`` or ``'MAJOR'``; None takes the latest version.
+    contents : str or path-like, default=None
+        The workflow contents export (CSV). When given, the texts are taken
+        from its row for the workflow and the chosen version's
+        ``minor_version`` (the latest contents version of the workflow where
+        the workflows export has no ``minor_version`` and
+        ``workflow_version`` names none), in English (``language`` ``'en'``)
+        where it holds several languages, and the workflows export's
+        ``strings`` are not read.
 
     Returns
     -------
@@ -813,6 +833,27 @@ def read_workflow_answers(path, task, *, workflow_id=None, workflow_version=None
     ...         _ = w.writerow([12, 3, 1, json.dumps(tasks), json.dumps(strings)])
     ...     read_workflow_answers(path, "T0")
     {'0': 'Smooth', '1': 'Features or disk'}
+
+    The same texts in a workflow contents export:
+
+    >>> strings["T0.answers.1.label"] = "Disk"
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "workflows.csv")
+    ...     with open(path, "w", newline="") as f:
+    ...         w = csv.writer(f)
+    ...         _ = w.writerow(["workflow_id", "version", "minor_version", "tasks"])
+    ...         _ = w.writerow([12, 3, 1, json.dumps(tasks)])
+    ...     contents = os.path.join(folder, "workflow_contents.csv")
+    ...     with open(contents, "w", newline="") as f:
+    ...         w = csv.writer(f)
+    ...         _ = w.writerow(["id", "workflow_id", "language", "created_at",
+    ...                         "updated_at", "current_version_number",
+    ...                         "version", "strings"])
+    ...         _ = w.writerow([7, 12, "en", "2016-01-05 10:00:00 UTC",
+    ...                         "2016-01-05 10:00:00 UTC", 1, 1,
+    ...                         json.dumps(strings)])
+    ...     read_workflow_answers(path, "T0", contents=contents)
+    {'0': 'Smooth', '1': 'Disk'}
     """
     path = Path(path)
     with path.open(newline="", encoding="utf-8") as f:
@@ -858,11 +899,20 @@ def read_workflow_answers(path, task, *, workflow_id=None, workflow_version=None
     where = f"{path.name}, line {line}"
     try:
         tasks = json.loads(row["tasks"] or "{}")
-        strings = json.loads(row.get("strings") or "{}")
+        strings = {} if contents is not None else json.loads(row.get("strings") or "{}")
     except json.JSONDecodeError as exc:
         raise ValueError(
             f"{where}: tasks or strings is not valid JSON ({exc.msg})."
         ) from None
+    if contents is not None:
+        minor = (row.get("minor_version") or "").strip()
+        if not minor and workflow_version is not None:
+            minor = (str(workflow_version).split(".") + [""])[1]
+        contents, strings = _workflow_contents(
+            contents,
+            row["workflow_id"].strip(),
+            int(float(minor)) if minor else None,
+        )
     if task not in tasks:
         raise ValueError(
             f"{where}: the workflow has no task {task!r} (its tasks: "
@@ -875,15 +925,85 @@ def read_workflow_answers(path, task, *, workflow_id=None, workflow_version=None
 
     if definition.get("type") == "survey":
         choices = definition.get("choices", {})
-        return {str(k): text(v.get("label", k)) for k, v in choices.items()}
-    if "answers" not in definition:
+        labels = {str(k): v.get("label", k) for k, v in choices.items()}
+    elif "answers" in definition:
+        answers = enumerate(definition["answers"])
+        labels = {str(i): a.get("label", i) for i, a in answers}
+    else:
         raise ValueError(
             f"{where}: task {task!r} is a {definition.get('type')!r} task, not a "
             "question or survey: it has no answer list."
         )
-    return {
-        str(i): text(a.get("label", i)) for i, a in enumerate(definition["answers"])
-    }
+    keys = [
+        v
+        for v in labels.values()
+        if isinstance(v, str)
+        and v not in strings
+        and re.fullmatch(rf"{re.escape(task)}\.(answers|choices)\..+\.label", v)
+    ]
+    if keys and contents is not None:
+        raise ValueError(
+            f"{contents}: the strings for workflow {row['workflow_id'].strip()} "
+            f"lack {keys[0]!r}, which task {task!r} names."
+        )
+    if keys:
+        raise ValueError(
+            f"{where}: task {task!r} names its answers by keys such as "
+            f"{keys[0]!r}, whose texts are not in this export: pass the workflow "
+            "contents export (contents=, --workflow-contents)."
+        )
+    return {k: text(v) for k, v in labels.items()}
+
+
+def _workflow_contents(path, workflow_id, version):
+    """``(path, strings)``: the texts of a workflow contents export's row for
+    ``workflow_id`` and contents ``version`` (None: its latest)."""
+    path = Path(path)
+    with path.open(newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        columns = reader.fieldnames or []
+        missing = [c for c in ("workflow_id", "version", "strings") if c not in columns]
+        if missing or "tasks" in columns:
+            lacks = f"lacks the column(s) {missing}" if missing else "has tasks"
+            raise ValueError(
+                f"{path} {lacks}: is it the workflow contents export of the project?"
+            )
+        rows = [
+            (reader.line_num, r)
+            for r in reader
+            if (r["workflow_id"] or "").strip() == workflow_id
+        ]
+    versions = sorted({int(float(r["version"])) for _, r in rows if r["version"]})
+    if not versions:
+        raise ValueError(f"{path} holds no contents of workflow {workflow_id}.")
+    if version is None:
+        version = versions[-1]
+    rows = [
+        (n, r) for n, r in rows if r["version"] and int(float(r["version"])) == version
+    ]
+    if not rows:
+        raise ValueError(
+            f"{path} holds no contents version {version} of workflow "
+            f"{workflow_id} (the workflow's minor version); its versions: "
+            f"{', '.join(map(str, versions))}."
+        )
+    languages = sorted({(r.get("language") or "").strip() for _, r in rows})
+    if len(languages) > 1:
+        if "en" not in languages:
+            raise ValueError(
+                f"{path} holds contents version {version} of workflow "
+                f"{workflow_id} in the languages {', '.join(languages)}, none "
+                "of them 'en'."
+            )
+        rows = [(n, r) for n, r in rows if (r.get("language") or "").strip() == "en"]
+    line, row = rows[-1]
+    try:
+        strings = json.loads(row["strings"] or "{}")
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"{path.name}, line {line}: strings is not valid JSON ({exc.msg})."
+        ) from None
+    return path, strings
 
 
 def read_answer_names(path):

@@ -488,9 +488,15 @@ def _export_rows(path: Path, wanted, row_field, run):
 
 
 def _answer_names(args):
-    """The answer names of ``--answers`` or ``--workflow``, or None."""
+    """The answer names of ``--answers`` or ``--workflow`` (with
+    ``--workflow-contents``), or None."""
     from ._votes import read_answer_names, read_workflow_answers
 
+    if args.workflow_contents is not None and args.workflow is None:
+        raise ValueError(
+            "--workflow-contents names the texts of a workflows export's "
+            "tasks: give that export too (--workflow)."
+        )
     if args.answers is not None:
         path = Path(args.answers).expanduser()
         if not path.is_file():
@@ -500,11 +506,17 @@ def _answer_names(args):
         path = Path(args.workflow).expanduser()
         if not path.is_file():
             raise FileNotFoundError(f"No such workflows export: {path}")
+        contents = args.workflow_contents
+        if contents is not None:
+            contents = Path(contents).expanduser()
+            if not contents.is_file():
+                raise FileNotFoundError(f"No such workflow contents export: {contents}")
         return read_workflow_answers(
             path,
             args.task,
             workflow_id=args.workflow_id,
             workflow_version=args.workflow_version,
+            contents=contents,
         )
     return None
 
@@ -681,6 +693,7 @@ def labels(args):
         if kind == "zooniverse"
         else None,
         "answer_names": args.answers or args.workflow,
+        "workflow_contents": args.workflow_contents,
         "aggregation": method,
         # what 'auto' chose (majority or a Dawid-Skene model), None otherwise
         "aggregation_model": aggregated.get("model"),
@@ -1127,6 +1140,13 @@ def add_workflow_commands(sub) -> None:
         metavar="CSV",
         help="the project's workflows export, whose task definition names the "
         "answers (read_workflow_answers)",
+    )
+    p.add_argument(
+        "--workflow-contents",
+        metavar="CSV",
+        help="the project's workflow contents export, which holds the texts "
+        "of --workflow's tasks where that export names them by keys such as "
+        "T0.answers.0.label (the row of the workflow's minor version)",
     )
     p.add_argument(
         "--workflow-id",

@@ -660,3 +660,111 @@ def test_workflow_answers_from_a_workflows_export(tmp_path):
         read_workflow_answers(path, "T9", workflow_id=21)
     with pytest.raises(ValueError, match="'drawing' task, not a question"):
         read_workflow_answers(path, "T2", workflow_id=21)
+
+
+CONTENTS_COLUMNS = ["id", "workflow_id", "language", "created_at", "updated_at",
+                    "current_version_number", "version", "strings"]  # fmt: skip
+
+
+def _workflow_contents(path, versions):
+    """A workflow contents export: ``(workflow, version, language, strings)``
+    rows, in Zooniverse's columns."""
+    stamp = "2017-03-02 11:20:06 UTC"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(CONTENTS_COLUMNS)
+        for i, (workflow, version, language, strings) in enumerate(versions):
+            writer.writerow(
+                [100 + i, workflow, language, stamp, stamp, version, version,
+                 json.dumps(strings)]
+            )  # fmt: skip
+    return path
+
+
+def test_workflow_answers_from_a_workflow_contents_export(tmp_path):
+    tasks = {
+        "T0": {
+            "type": "single",
+            "question": "T0.question",
+            "answers": [
+                {"label": "T0.answers.0.label"},
+                {"label": "T0.answers.1.label"},
+            ],
+        },
+        "T1": {
+            "type": "survey",
+            "choices": {
+                "ZEBRA": {"label": "T1.choices.ZEBRA.label"},
+                "LION": {"label": "T1.choices.LION.label"},
+            },
+        },
+    }
+    # the tasks changed at 12 (contents 3); the texts alone at contents 10
+    workflows = _workflows(
+        tmp_path / "workflows.csv",
+        [(21, 11, 2, tasks, {}), (21, 12, 3, tasks, {}), (21, 12, 10, tasks, {})],
+    )
+
+    def strings(smooth, zebra):
+        return {
+            "T0.question": "Shape?",
+            "T0.answers.0.label": smooth,
+            "T0.answers.1.label": "Features or disk",
+            "T1.choices.ZEBRA.label": zebra,
+            "T1.choices.LION.label": "Lion",
+        }
+
+    contents = _workflow_contents(
+        tmp_path / "workflow_contents.csv",
+        [(21, 2, "en", strings("Round", "Zebra")),
+         (21, 3, "en", strings("Smooth", "Zebra")),
+         (21, 10, "fr", strings("Lisse", "Zèbre")),
+         (21, 10, "en", strings("Smooth (no features)", "Zebra")),
+         (22, 10, "en", strings("Other", "Other"))],
+    )  # fmt: skip
+    assert read_workflow_answers(workflows, "T0", contents=contents) == {
+        "0": "Smooth (no features)",
+        "1": "Features or disk",
+    }  # the latest version, 12.10: contents 10, in English
+    assert read_workflow_answers(workflows, "T1", contents=contents) == {
+        "ZEBRA": "Zebra",
+        "LION": "Lion",
+    }
+    names = read_workflow_answers(
+        workflows, "T0", workflow_version="12.3", contents=contents
+    )
+    assert names["0"] == "Smooth"
+    names = read_workflow_answers(
+        workflows, "T0", workflow_version="11", contents=contents
+    )
+    assert names["0"] == "Round"  # 11.2: contents version 2
+    # one language (not English) is the one taken
+    french = _workflow_contents(
+        tmp_path / "fr.csv", [(21, 10, "fr", strings("Lisse", "Zèbre"))]
+    )
+    assert read_workflow_answers(workflows, "T1", contents=french)["ZEBRA"] == "Zèbre"
+    # no row for the version: the file and the versions it holds
+    other = _workflows(tmp_path / "w9.csv", [(21, 12, 9, tasks, {})])
+    with pytest.raises(
+        ValueError,
+        match=r"workflow_contents\.csv holds no contents version 9 of workflow "
+        r"21 .*its versions: 2, 3, 10\.",
+    ):
+        read_workflow_answers(other, "T0", contents=contents)
+    other = _workflows(tmp_path / "w23.csv", [(23, 1, 1, tasks, {})])
+    with pytest.raises(ValueError, match="holds no contents of workflow 23"):
+        read_workflow_answers(other, "T0", contents=contents)
+    # keys whose texts are in neither file
+    with pytest.raises(
+        ValueError,
+        match=r"line 4: task 'T0' names its answers by keys such as "
+        r"'T0\.answers\.0\.label'.*pass the workflow contents export",
+    ):
+        read_workflow_answers(workflows, "T0")
+    partial = _workflow_contents(
+        tmp_path / "partial.csv", [(21, 10, "en", {"T0.question": "Shape?"})]
+    )
+    with pytest.raises(ValueError, match=r"partial\.csv: the strings .* lack"):
+        read_workflow_answers(workflows, "T0", contents=partial)
+    with pytest.raises(ValueError, match="has tasks: is it the workflow contents"):
+        read_workflow_answers(workflows, "T0", contents=workflows)

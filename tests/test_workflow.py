@@ -789,3 +789,49 @@ def test_labels_with_answer_names_and_export_filters(run_dir, export, tmp_path):
     keep = ["--repeats", "keep", "--experts", "include"]
     assert main([*argv, str(names), "--output", str(out), "--quiet", *keep]) == 0
     assert json.loads((out / "labels.json").read_text())["n_votes"] == len(rows) + 2
+
+
+def test_labels_name_answers_from_a_workflow_contents_export(
+    run_dir, export, tmp_path, capsys
+):
+    digits = "zero one two three four five six seven eight nine".split()
+    tasks = {
+        "T0": {
+            "type": "single",
+            "question": "T0.question",
+            "answers": [{"label": f"T0.answers.{i}.label"} for i in range(10)],
+        }
+    }
+    workflows = tmp_path / "digits-workflows.csv"
+    _write_rows(
+        workflows,
+        [{"workflow_id": 1, "display_name": "Classify", "version": 1,
+          "active": True, "first_task": "T0", "primary_language": "en",
+          "tasks": json.dumps(tasks), "strings": "{}", "minor_version": 4}],
+    )  # fmt: skip
+    strings = {f"T0.answers.{i}.label": d for i, d in enumerate(digits)}
+    stamp = "2017-03-02 11:20:06 UTC"
+    contents = tmp_path / "digits-workflow_contents.csv"
+    _write_rows(
+        contents,
+        [{"id": 30 + v, "workflow_id": 1, "language": "en", "created_at": stamp,
+          "updated_at": stamp, "current_version_number": v, "version": v,
+          "strings": json.dumps(strings if v == 4 else {})} for v in (3, 4)],
+    )  # fmt: skip
+    out = tmp_path / "labels"
+    argv = ["labels", "--model", str(run_dir), "--votes", str(export[0])]
+    argv += ["--output", str(out), "--quiet", "--workflow", str(workflows)]
+    assert main([*argv, "--workflow-contents", str(contents)]) == 0
+    assert {r["label"] for r in _rows(out / "subject_labels.csv")} <= set(digits)
+    summary = json.loads((out / "labels.json").read_text())
+    assert summary["answer_names"] == str(workflows)
+    assert summary["workflow_contents"] == str(contents)
+    # without it, the keys have no texts: the error says what to pass
+    assert main(argv) == 1
+    assert "pass the workflow contents export" in _error(capsys)
+    missing = tmp_path / "none-workflow_contents.csv"
+    assert main([*argv, "--workflow-contents", str(missing)]) == 1
+    assert f"No such workflow contents export: {missing}" in _error(capsys)
+    argv = argv[: argv.index("--workflow")]
+    assert main([*argv, "--workflow-contents", str(contents)]) == 1
+    assert "give that export too (--workflow)" in _error(capsys)
