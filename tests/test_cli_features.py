@@ -110,6 +110,12 @@ def test_cluster_features_then_report_and_select(
     argv = ["select", "--model", str(out), "--output", str(select), "--budget", "6"]
     assert main([*argv, "--quiet"]) == 0
     assert any(select.rglob("subject_*"))
+    merged = tmp_path / "merged"
+    argv = ["merge", "--model", str(out), "--output", str(merged)]
+    assert main([*argv, "--clusters", "0,1", "--quiet"]) == 0
+    surgery = json.loads((merged / "run.json").read_text())
+    assert surgery["features"]["model"] == "../net.pt"  # relative to the new run
+    assert surgery["n_features"] == N_FEATURES
     monkeypatch.undo()
 
     # without the cache the network runs again, to the same features
