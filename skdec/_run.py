@@ -395,7 +395,9 @@ def load_run(path, *, quiet=True) -> Run:
     run : Run
         ``model``, ``X``, ``y``, ``filenames``, ``image_shape``, ``labels``
         (the cluster of each row, from ``labels.csv``), ``embedding``,
-        ``info`` (``run.json``) and ``path``.
+        ``info`` (``run.json``) and ``path``. For a run of ``--features``,
+        ``X`` holds the network's features of the input (read from the cache
+        beside the folder, or computed again) and ``pixels`` the input.
 
     Raises
     ------

@@ -128,6 +128,29 @@ def test_cluster_features_then_report_and_select(
     capsys.readouterr()
 
 
+def test_cluster_features_of_plain_rows(tmp_path, capsys):
+    import joblib
+
+    rng = np.random.RandomState(0)
+    X = np.concatenate([rng.normal(c, 0.1, size=(20, 10)) for c in (0, 3)])
+    np.save(tmp_path / "rows.npy", X.astype(np.float32))
+    torch.manual_seed(0)
+    net = tmp_path / "linear.pt"
+    torch.jit.save(torch.jit.script(torch.nn.Linear(10, 4)), str(net))
+    out = tmp_path / "run"
+    argv = ["cluster", "--data", str(tmp_path / "rows.npy"), "--output", str(out)]
+    argv += ["--features", str(net), "--n-clusters", "2"]
+    assert main([*argv, *TINY[:-3], "--quiet"]) == 0
+    assert joblib.load(out / "model.joblib").n_features_in_ == 4
+    info = json.loads((out / "run.json").read_text())
+    assert info["features"]["params"]["image_shape"] is None
+    from skdec._run import load_run
+
+    run = load_run(out)
+    assert run.X.shape == (40, 4) and run.images.shape == (40, 10)
+    capsys.readouterr()
+
+
 def test_cluster_features_errors(tmp_path, image_folder, script_model, capsys):
     out = tmp_path / "run"
     bad = tmp_path / "net.h5"
