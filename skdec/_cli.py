@@ -12,7 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ._cli_params import UsageError, add_estimator_options, estimator_params
+from ._cli_params import (
+    UsageError,
+    add_class_options,
+    add_estimator_options,
+    class_params,
+    estimator_params,
+)
 from ._images import display_images, tile_images
 from ._inputs import (
     DATASETS,
@@ -21,7 +27,14 @@ from ._inputs import (
     input_record,
     load_input,
 )
-from ._run import pixel_cache_path, run_record, staged, write_run
+from ._run import (
+    FEATURES_SUFFIXES,
+    extract_features,
+    pixel_cache_path,
+    run_record,
+    staged,
+    write_run,
+)
 from ._workflow import add_workflow_commands
 
 MONTAGE_COLUMNS = 8  # subjects per cluster in montage.png
@@ -53,6 +66,7 @@ def cluster(args) -> dict:
     from .net import is_main_process
 
     out = Path(args.output)
+    features = _features_options(args)
     use_cache = args.images is not None and args.pixel_cache
     args.pixel_cache = pixel_cache_path(out, input_record(args)) if use_cache else None
     start = time.perf_counter()
@@ -68,7 +82,12 @@ def cluster(args) -> dict:
         _report_skipped(data.skipped)
     if args.image_shape is None and not args.no_image_shape:
         args.image_shape = data.image_shape
-    if args.autoencoder == "auto":
+    pixels = X  # the rows drawn
+    if features is not None:
+        X, features = _extract(args, data, features, out)
+    if args.autoencoder == "auto" and features is not None:
+        args.autoencoder = "mlp"  # features are not images
+    elif args.autoencoder == "auto":
         args.autoencoder = _choose_autoencoder(args, data)
     out.mkdir(parents=True, exist_ok=True)  # an unwritable folder fails now
     n_clusters = args.n_clusters
@@ -87,7 +106,7 @@ def cluster(args) -> dict:
         verbose=0 if args.quiet else 1,
         **estimator_params(args),
     )
-    if args.image_shape is not None:
+    if args.image_shape is not None and features is None:
         params["image_shape"] = args.image_shape
     if args.no_augment:
         params["augment"] = False
@@ -122,6 +141,8 @@ def cluster(args) -> dict:
     }
     if args.images is not None:
         result["images"] = _image_folder_record(args, data)
+    if features is not None:
+        result["features"] = {**features, "n_features": int(X.shape[1])}
     if y is not None:
         result.update(clustering_report(y, labels))
     if not main:
@@ -138,6 +159,7 @@ def cluster(args) -> dict:
         cmap=data.cmap,
         folder=out,
         pixel_cache=args.pixel_cache,
+        features=features,
     )
     with staged(out) as folder:
         # the run folder (model.joblib, embedding.npy, labels.csv, run.json)
@@ -149,7 +171,7 @@ def cluster(args) -> dict:
         montages = [
             out / p.relative_to(folder)
             for p in _write_montages(
-                folder, model, X, labels, display_shape, data.cmap, name
+                folder, model, X, labels, display_shape, data.cmap, name, pixels
             )
         ]
     written = [out / n for n in ("labels.csv", "metrics.json", "dec.png")]
@@ -166,6 +188,63 @@ def cluster(args) -> dict:
             f"{montages[1].parent / 'cluster_<k>.png'}"
         )
     return result
+
+
+def _features_options(args) -> dict | None:
+    """``--features``: the model file (absolute) and FeatureExtractor's
+    options that were given, checked before the input is read; None
+    without it."""
+    given = class_params(args, "features")
+    if args.features is None:
+        if given:
+            names = ", ".join("--features-" + k.replace("_", "-") for k in given)
+            raise UsageError(f"{names} apply to --features FILE only.")
+        return None
+    path = Path(args.features).expanduser()
+    if path.suffix.lower() not in FEATURES_SUFFIXES:
+        raise UsageError(
+            f"--features {args.features}: expected a TorchScript file "
+            f"({', '.join(FEATURES_SUFFIXES[:-1])}) or an ONNX file (.onnx)."
+        )
+    if not path.is_file():
+        raise FileNotFoundError(f"--features {args.features}: no such file.")
+    if path.suffix.lower() == ".onnx":
+        from ._features import _import_onnxruntime
+
+        _import_onnxruntime()  # the extra to install, before the input is read
+    return {"model": str(path.resolve()), "params": given}
+
+
+def _extract(args, data, features, out):
+    """The features of the input's rows through the ``--features`` network,
+    and the record of it (``run.json``'s ``features``)."""
+    shape = args.image_shape
+    params = dict(features["params"])
+    params["image_shape"] = None if shape is None else [int(v) for v in shape]
+    for key in ("mean", "std"):
+        if isinstance(params.get(key), tuple):
+            params[key] = list(params[key])
+    start = time.perf_counter()
+    X = extract_features(data.X, features["model"], params, cache_beside=out)
+    if not args.quiet:
+        print(
+            f"skdec: {X.shape[1]} features per subject from {args.features} in "
+            f"{time.perf_counter() - start:.1f}s",
+            flush=True,
+        )
+    return X, {"model": features["model"], "params": params}
+
+
+def _floats(text: str):
+    """``--features-mean`` and ``--features-std``: a number or one per
+    channel, comma-separated."""
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a number or comma-separated numbers, got {text!r}"
+        ) from None
+    return values[0] if len(values) == 1 else values
 
 
 def _choose_autoencoder(args, data) -> str:
@@ -216,16 +295,16 @@ def _image_folder_record(args, data) -> dict:
     }
 
 
-def _write_montages(out: Path, model, X, labels, image_shape, cmap, name):
+def _write_montages(out: Path, model, X, labels, image_shape, cmap, name, pixels):
     """``montage.png`` (one row per cluster, its most confident subjects
     first) and ``montages/cluster_<k>.png`` (up to GRID_SUBJECTS of them in
     a grid); the paths written, none when the rows are not drawable images.
 
     A subject's confidence is its soft assignment (``predict_proba``) to its
-    own cluster."""
+    own cluster; ``pixels`` are the rows drawn (``X`` but with --features)."""
     if image_shape is None:
         return []
-    images = display_images(X, image_shape)
+    images = display_images(pixels, image_shape)
     if images is None:
         print(
             f"skdec: no montage: images of shape {tuple(image_shape)} have "
@@ -319,6 +398,50 @@ def _image_size(text: str) -> tuple[int, int]:
             f"expected two positive integers H,W, got {text!r}"
         )
     return size
+
+
+def _add_features_options(p):
+    from ._features import FeatureExtractor
+
+    group = p.add_argument_group(
+        "pretrained features (--features)",
+        "cluster a pretrained network's features of the rows instead of the rows "
+        "(FeatureExtractor's hyperparameters; see its documentation)",
+    )
+    group.add_argument(
+        "--features",
+        metavar="FILE",
+        help="a pretrained network, TorchScript (.pt, .pth, .ts, .torchscript: "
+        "written by torch.jit.save) or ONNX (.onnx: needs pip install "
+        "'skdec[onnx]'); each image (C x H x W, pixels in [0, 1]) or row goes "
+        "through it and DEC clusters its flattened outputs; the later commands "
+        "still draw the images. The features are kept in .skdec-cache/ beside "
+        "the --output folder",
+    )
+    add_class_options(
+        p,
+        FeatureExtractor,
+        "features",
+        title="",
+        skip={"model", "image_shape", "mean", "std"},
+        flag_prefix="--features-",
+        group=group,
+    )
+    for name, doc in (
+        ("mean", "subtracted from the input, per channel, before the network"),
+        ("std", "the centred input is divided by it, per channel"),
+    ):
+        group.add_argument(
+            f"--features-{name}",
+            dest=f"features__{name}",
+            type=_floats,
+            default=argparse.SUPPRESS,
+            metavar="VALUE",
+            help=f"{doc} (a number or one per channel, comma-separated, e.g. "
+            "ImageNet's "
+            + ("0.485,0.456,0.406" if name == "mean" else "0.229,0.224,0.225")
+            + "; default none)",
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -461,6 +584,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="no shift/rotation augmentation of image rows (on with an image "
         "shape of at least 20 pixels a side)",
     )
+    _add_features_options(p)
     add_estimator_options(p)
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(run=cluster)

@@ -300,18 +300,22 @@ def estimator_params(args) -> dict:
     return params
 
 
-def add_class_options(parser, cls, prefix: str, *, title: str, skip=()) -> None:
+def add_class_options(
+    parser, cls, prefix: str, *, title: str, skip=(), flag_prefix="--", group=None
+) -> None:
     """Add an option per hyperparameter of ``cls`` (any estimator with
-    ``_parameter_constraints``) but those in ``skip``: ``--<name>``, stored as
-    ``<prefix>__<name>`` and absent unless given (see :func:`class_params`).
+    ``_parameter_constraints``) but those in ``skip``: ``<flag_prefix><name>``
+    (``--<name>`` by default), stored as ``<prefix>__<name>`` and absent
+    unless given (see :func:`class_params`), in ``group`` or a new group.
     """
-    group = parser.add_argument_group(title, f"{cls.__name__}'s hyperparameters")
+    if group is None:
+        group = parser.add_argument_group(title, f"{cls.__name__}'s hyperparameters")
     defaults = _defaults(cls)
     docs = param_docs(cls)
     for name, constraints in cls._parameter_constraints.items():
         if name in skip:
             continue
-        flag = "--" + name.replace("_", "-")
+        flag = flag_prefix + name.replace("_", "-")
         doc = docs.get(name, "")
         _add(group, f"{prefix}__{name}", constraints, defaults[name], [flag], doc=doc)
 

@@ -38,7 +38,9 @@ __all__ = [
     "RUN_FILE",
     "RUN_FORMAT",
     "RUN_KEYS",
+    "FEATURES_SUFFIXES",
     "Run",
+    "extract_features",
     "load_run",
     "pixel_cache_path",
     "read_labels_csv",
@@ -73,11 +75,19 @@ RUN_KEYS = {
     "parent": "the run folder this one was made from (surgery), or null",
     "pixel_cache": "the decoded pixels of an image folder (a uint8 memmap "
     "beside the run folder, reused by the later commands), or null",
+    "features": "with --features: the pretrained network whose features the "
+    "model was fitted on (model: its file, relative to the run folder where "
+    "possible; params: FeatureExtractor's; n_features: their width), or null; "
+    "n_features is then that width while image_shape and the drawn subjects "
+    "are the input's pixels",
     "folder": "the run folder's absolute path when written: relative paths "
     "are tried there too when the folder has moved without its input",
 }
 #: the folder, beside a run folder, holding the decoded pixels of image folders
+#: and the features of a pretrained network (``--features``)
 CACHE_FOLDER = ".skdec-cache"
+#: the model files ``--features`` takes: TorchScript and ONNX
+FEATURES_SUFFIXES = (".pt", ".pth", ".ts", ".torchscript", ".onnx")
 
 
 def _relative(path, folder) -> str:
@@ -110,6 +120,65 @@ def pixel_cache_path(out, input_: dict) -> str:
     key = hashlib.sha1(json.dumps(input_, sort_keys=True).encode()).hexdigest()
     folder = Path(out).expanduser().resolve().parent / CACHE_FOLDER
     return str(folder / f"pixels-{key[:16]}.u8")
+
+
+def _features_key(pixels, model_path, params: dict) -> str:
+    """A digest of what the features depend on: the model file's bytes,
+    FeatureExtractor's parameters and the pixels themselves."""
+    digest = hashlib.sha1(json.dumps(params, sort_keys=True).encode())
+    with open(model_path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    digest.update(repr(tuple(pixels.shape)).encode())
+    for start in range(0, len(pixels), 4096):
+        rows = np.ascontiguousarray(pixels[start : start + 4096], dtype=np.float32)
+        digest.update(rows.tobytes())
+    return digest.hexdigest()[:16]
+
+
+def extract_features(pixels, model_path, params: dict, *, cache_beside=None):
+    """The features of ``pixels`` through the network of the file
+    ``model_path`` (``FeatureExtractor(model_path, **params)``), float32.
+
+    With ``cache_beside`` (a run folder), they are kept in
+    ``.skdec-cache/features-<key>.npy`` beside it and read from there when
+    the model file, the parameters and the pixels are the same."""
+    from ._features import FeatureExtractor
+
+    path = Path(model_path)
+    if path.suffix.lower() not in FEATURES_SUFFIXES:
+        raise ValueError(
+            f"The features model {str(path)!r} is neither TorchScript "
+            f"({', '.join(FEATURES_SUFFIXES[:-1])}) nor ONNX (.onnx)."
+        )
+    if not path.is_file():
+        raise FileNotFoundError(f"No features model file at {str(path)!r}.")
+    cache = None
+    if cache_beside is not None:
+        key = _features_key(pixels, path, params)
+        folder = Path(cache_beside).expanduser().resolve().parent / CACHE_FOLDER
+        cache = folder / f"features-{key}.npy"
+        if cache.is_file():
+            try:
+                features = np.load(cache, allow_pickle=False)
+            except (OSError, ValueError):
+                features = None  # a damaged cache is rebuilt
+            if features is not None and len(features) == len(pixels):
+                return features
+    params = dict(params)
+    if params.get("image_shape") is not None:
+        params["image_shape"] = tuple(params["image_shape"])
+    extractor = FeatureExtractor(str(path), **params)
+    try:
+        features = extractor.fit_transform(pixels)
+    except ValueError as exc:
+        raise ValueError(f"--features {path}: {exc}") from exc
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache.with_suffix(f".partial-{os.getpid()}.npy")
+        np.save(partial, features)
+        os.replace(partial, cache)
+    return features
 
 
 @contextmanager
@@ -185,10 +254,12 @@ def run_record(
     parent=None,
     folder=None,
     pixel_cache=None,
+    features=None,
 ):
     """``run.json`` of a run folder (see :data:`RUN_KEYS`); ``folder``, the
     run folder, is what its paths are made relative to (they stay as given
-    without it)."""
+    without it). ``features``: ``{"model": path, "params": {...}}`` of
+    ``--features``, or None."""
     from . import __version__
 
     def where(path):
@@ -200,6 +271,12 @@ def run_record(
     for key in INPUT_PATHS:
         if input_.get(key) is not None:
             input_[key] = where(input_[key])
+    if features is not None:
+        features = {
+            "model": where(features["model"]),
+            "params": dict(features["params"]),
+            "n_features": int(X.shape[1]),
+        }
     return {
         "run_format": RUN_FORMAT,
         "command": command,
@@ -215,6 +292,7 @@ def run_record(
         "has_labels": bool(has_labels),
         "parent": where(parent),
         "pixel_cache": where(pixel_cache),
+        "features": features,
         "folder": None if folder is None else str(Path(folder).resolve()),
     }
 
@@ -237,13 +315,29 @@ class Run:
     path: Path  # the folder
     info: dict  # run.json
     model: object  # the fitted DECClusterer
-    X: np.ndarray  # the input, read again
+    X: np.ndarray  # what the model was fitted on: the input, or its features
     y: np.ndarray | None  # its known labels, None without
     filenames: np.ndarray | None  # an image folder's files, row by row
     image_shape: tuple | None  # the rows' image shape, None for plain rows
     labels: np.ndarray  # the cluster of each row (labels.csv)
     embedding: np.ndarray  # embedding.npy
     cmap: str  # colour map of single-channel images
+    pixels: np.ndarray | None = None  # the input read again, with --features
+
+    @property
+    def images(self) -> np.ndarray:
+        """The rows to draw: the input's pixels, also where the model was
+        fitted on a pretrained network's features of them."""
+        return self.X if self.pixels is None else self.pixels
+
+    def features_record(self) -> dict | None:
+        """``run.json``'s features with the model's path made absolute (for
+        :func:`run_record` of a run folder written elsewhere), or None."""
+        features = self.info.get("features")
+        if features is None:
+            return None
+        model = _absolute(features["model"], self.path, self.info.get("folder"))
+        return {**features, "model": model}
 
     @property
     def images_root(self) -> Path | None:
@@ -301,7 +395,9 @@ def load_run(path, *, quiet=True) -> Run:
     run : Run
         ``model``, ``X``, ``y``, ``filenames``, ``image_shape``, ``labels``
         (the cluster of each row, from ``labels.csv``), ``embedding``,
-        ``info`` (``run.json``) and ``path``.
+        ``info`` (``run.json``) and ``path``. For a run of ``--features``,
+        ``X`` holds the network's features of the input (read from the cache
+        beside the folder, or computed again) and ``pixels`` the input.
 
     Raises
     ------
@@ -357,7 +453,20 @@ def load_run(path, *, quiet=True) -> Run:
         data = load_input(args)
     except (FileNotFoundError, NotADirectoryError, ValueError) as exc:
         raise type(exc)(f"{exc} (the input recorded in {run_file})") from None
-    n, d = data.X.shape
+    X, pixels = data.X, None
+    features = info.get("features")
+    if features is not None:
+        pixels = X
+        model_path = _absolute(features["model"], folder, info.get("folder"))
+        try:
+            X = extract_features(
+                pixels, model_path, features["params"], cache_beside=folder
+            )
+        except FileNotFoundError as exc:
+            raise FileNotFoundError(
+                f"{exc} (the features model recorded in {run_file})"
+            ) from None
+    n, d = X.shape
     if (n, d) != (info["n_samples"], info["n_features"]):
         raise ValueError(
             f"The input recorded in {run_file} now has {n} rows of {d} values; "
@@ -402,11 +511,12 @@ def load_run(path, *, quiet=True) -> Run:
         path=folder,
         info=info,
         model=model,
-        X=data.X,
+        X=X,
         y=data.y,
         filenames=data.filenames,
         image_shape=None if shape is None else tuple(shape),
         labels=labels,
         embedding=embedding,
         cmap=info.get("cmap", data.cmap),
+        pixels=pixels,
     )

@@ -304,7 +304,7 @@ def _write_subject_images(folder: Path, run, rows, args):
     rest = list(rows)
     if run.image_shape is None:
         return None
-    images = display_images(run.X[rest], run.image_shape)
+    images = display_images(run.images[rest], run.image_shape)
     if images is None:
         return None
     for r, image in zip(rest, images):
@@ -859,6 +859,7 @@ def report(args):
         n_members=args.n_members,
         title=args.title or f"skdec: {run.info['dataset']}",
         cmap=run.cmap,
+        images=run.pixels,
     )
     print(f"skdec: wrote {page} (open it in a browser)")
 
@@ -927,6 +928,7 @@ def _surgery(args, operation):
         parent=run.path,
         folder=out,
         pixel_cache=run.absolute("pixel_cache"),
+        features=run.features_record(),
     )
     surgery = _surgery_report(report, new, run.y)
     with staged(out) as folder:

@@ -559,6 +559,7 @@ def _embedding_caption(n_components):
         "n_members": [Interval(Integral, 1, None, closed="left")],
         "title": [str, None],
         "cmap": [str],
+        "images": ["array-like", None],
     },
     prefer_skip_nested_validation=True,
 )
@@ -575,6 +576,7 @@ def write_report(
     n_members=16,
     title=None,
     cmap="gray_r",
+    images=None,
 ):
     """Write a browsable HTML report of a fitted clustering model.
 
@@ -639,6 +641,11 @@ def write_report(
     cmap : str, default='gray_r'
         Matplotlib colour map of single-channel images ('gray_r' draws 1 as
         ink, 'gray' as white).
+    images : array-like of shape (n_samples, n_pixels), default=None
+        The rows drawn for the members, where they are not ``X``: the
+        images whose features (from a pretrained network,
+        :class:`skdec.FeatureExtractor`) the model was fitted on;
+        ``image_shape`` is then theirs. None draws ``X``.
 
     Returns
     -------
@@ -678,9 +685,18 @@ def write_report(
         raise ValueError(
             f"X has {X.shape[1]} features but the model was fitted on {n_in}."
         )
+    if images is None:
+        images = X
+    else:
+        images = np.asarray(images)
+        if images.ndim != 2 or images.shape[0] != n_samples:
+            raise ValueError(
+                f"images must be a 2-D array of {n_samples} rows, one per row "
+                f"of X; got shape {images.shape}."
+            )
     if image_shape is None:
         image_shape = getattr(model, "image_shape", None)
-    image_shape = check_image_shape(image_shape, X.shape[1])
+    image_shape = check_image_shape(image_shape, images.shape[1])
     if y is not None:
         y = _check_rows("y", y, n_samples)
     if filenames is not None:
@@ -708,7 +724,7 @@ def write_report(
     others[np.arange(n_samples), labels] = -1.0
     runner_up = others.argmax(axis=1) if n_clusters > 1 else np.full(n_samples, -1)
     info = {
-        "X": X,
+        "X": images,
         "n_samples": n_samples,
         "own": own,
         "runner_up": runner_up,
@@ -724,10 +740,10 @@ def write_report(
     del others, q
     drawable = (
         image_shape is not None
-        and display_images(np.zeros((1, X.shape[1])), image_shape) is not None
+        and display_images(np.zeros((1, images.shape[1])), image_shape) is not None
     )
     if not drawable:
-        info["scale"] = _column_scale(X)
+        info["scale"] = _column_scale(images)
         info["image_shape"] = None
     title = "Clustering report" if title is None else title
 
