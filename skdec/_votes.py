@@ -973,14 +973,19 @@ def _workflow_contents(path, workflow_id, version):
             for r in reader
             if (r["workflow_id"] or "").strip() == workflow_id
         ]
-    versions = sorted({int(float(r["version"])) for _, r in rows if r["version"]})
+    for line, r in rows:
+        try:
+            r["version"] = int(float(r["version"])) if r["version"] else None
+        except ValueError:
+            raise ValueError(
+                f"{path.name}, line {line}: version {r['version']!r} is not a number."
+            ) from None
+    versions = sorted({r["version"] for _, r in rows if r["version"] is not None})
     if not versions:
         raise ValueError(f"{path} holds no contents of workflow {workflow_id}.")
     if version is None:
         version = versions[-1]
-    rows = [
-        (n, r) for n, r in rows if r["version"] and int(float(r["version"])) == version
-    ]
+    rows = [(n, r) for n, r in rows if r["version"] == version]
     if not rows:
         raise ValueError(
             f"{path} holds no contents version {version} of workflow "
@@ -1003,6 +1008,10 @@ def _workflow_contents(path, workflow_id, version):
         raise ValueError(
             f"{path.name}, line {line}: strings is not valid JSON ({exc.msg})."
         ) from None
+    if not isinstance(strings, dict):
+        raise ValueError(
+            f"{path.name}, line {line}: strings is not a JSON object of texts."
+        )
     return path, strings
 
 

@@ -768,3 +768,10 @@ def test_workflow_answers_from_a_workflow_contents_export(tmp_path):
         read_workflow_answers(workflows, "T0", contents=partial)
     with pytest.raises(ValueError, match="has tasks: is it the workflow contents"):
         read_workflow_answers(workflows, "T0", contents=workflows)
+    # a malformed row: the file and its line
+    bad = _workflow_contents(tmp_path / "bad.csv", [(21, "ten", "en", {})])
+    with pytest.raises(ValueError, match=r"bad\.csv, line 2: version 'ten' is not"):
+        read_workflow_answers(workflows, "T0", contents=bad)
+    listed = _workflow_contents(tmp_path / "list.csv", [(21, 10, "en", ["Smooth"])])
+    with pytest.raises(ValueError, match=r"list\.csv, line 2: strings is not a JSON"):
+        read_workflow_answers(workflows, "T0", contents=listed)
