@@ -7,6 +7,22 @@ from sklearn.base import clone
 
 from skdec import MLPAutoencoder
 
+# `skdec cluster --images` on tiny PNG folders (tests/test_cli*.py)
+COLOURS = {"blue": 2, "green": 1, "red": 0}  # sub-folder -> the bright channel
+TINY = [
+    "--hidden-dims",
+    "16",
+    "--pretrain-epochs",
+    "2",
+    "--max-iter",
+    "20",
+    "--init",
+    "kmeans",
+    "--image-size",
+    "8,8",
+    "--quiet",
+]
+
 FAST_DEC = dict(
     # one pretraining run: several runs' consensus has tests of its own
     autoencoder=MLPAutoencoder(

@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import COLOURS, TINY
 from sklearn.datasets import make_blobs
 
 from skdec._cli import main
@@ -259,21 +260,6 @@ def test_version_and_exit_statuses(tmp_path, capsys, monkeypatch):
 
 
 # --images: a folder of tiny PNG files in class sub-folders -------------------
-
-COLOURS = {"blue": 2, "green": 1, "red": 0}  # sub-folder -> the bright channel
-TINY = [
-    "--hidden-dims",
-    "16",
-    "--pretrain-epochs",
-    "2",
-    "--max-iter",
-    "20",
-    "--init",
-    "kmeans",
-    "--image-size",
-    "8,8",
-    "--quiet",
-]
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+from conftest import COLOURS, TINY
 
 from skdec._cli import main
 
@@ -16,20 +17,6 @@ pytestmark = pytest.mark.filterwarnings(
     "ignore:`torch.jit.*deprecated:DeprecationWarning"
 )
 
-COLOURS = {"blue": 2, "green": 1, "red": 0}
-TINY = [
-    "--hidden-dims",
-    "16",
-    "--pretrain-epochs",
-    "2",
-    "--max-iter",
-    "20",
-    "--init",
-    "kmeans",
-    "--image-size",
-    "8,8",
-    "--quiet",
-]
 N_FEATURES = 8
 
 
