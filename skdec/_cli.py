@@ -28,8 +28,8 @@ from ._inputs import (
     load_input,
 )
 from ._run import (
-    FEATURES_SUFFIXES,
     extract_features,
+    features_model,
     pixel_cache_path,
     run_record,
     staged,
@@ -200,14 +200,10 @@ def _features_options(args) -> dict | None:
             names = ", ".join("--features-" + k.replace("_", "-") for k in given)
             raise UsageError(f"{names} apply to --features FILE only.")
         return None
-    path = Path(args.features).expanduser()
-    if path.suffix.lower() not in FEATURES_SUFFIXES:
-        raise UsageError(
-            f"--features {args.features}: expected a TorchScript file "
-            f"({', '.join(FEATURES_SUFFIXES[:-1])}) or an ONNX file (.onnx)."
-        )
-    if not path.is_file():
-        raise FileNotFoundError(f"--features {args.features}: no such file.")
+    try:
+        path = features_model(args.features, f"--features {args.features}")
+    except ValueError as exc:  # not a model file: a usage error
+        raise UsageError(str(exc)) from None
     if path.suffix.lower() == ".onnx":
         from ._features import _import_onnxruntime
 

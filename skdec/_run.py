@@ -41,6 +41,7 @@ __all__ = [
     "FEATURES_SUFFIXES",
     "Run",
     "extract_features",
+    "features_model",
     "load_run",
     "pixel_cache_path",
     "read_labels_csv",
@@ -136,6 +137,21 @@ def _features_key(pixels, model_path, params: dict) -> str:
     return digest.hexdigest()[:16]
 
 
+def features_model(model_path, name: str) -> Path:
+    """``model_path`` as a path, checked to be an existing TorchScript or
+    ONNX file; ``name`` starts the messages (ValueError for another kind of
+    file, FileNotFoundError for a missing one)."""
+    path = Path(model_path).expanduser()
+    if path.suffix.lower() not in FEATURES_SUFFIXES:
+        raise ValueError(
+            f"{name}: expected a TorchScript file "
+            f"({', '.join(FEATURES_SUFFIXES[:-1])}) or an ONNX file (.onnx)."
+        )
+    if not path.is_file():
+        raise FileNotFoundError(f"{name}: no such file.")
+    return path
+
+
 def extract_features(pixels, model_path, params: dict, *, cache_beside=None):
     """The features of ``pixels`` through the network of the file
     ``model_path`` (``FeatureExtractor(model_path, **params)``), float32.
@@ -145,14 +161,7 @@ def extract_features(pixels, model_path, params: dict, *, cache_beside=None):
     the model file, the parameters and the pixels are the same."""
     from ._features import FeatureExtractor
 
-    path = Path(model_path)
-    if path.suffix.lower() not in FEATURES_SUFFIXES:
-        raise ValueError(
-            f"The features model {str(path)!r} is neither TorchScript "
-            f"({', '.join(FEATURES_SUFFIXES[:-1])}) nor ONNX (.onnx)."
-        )
-    if not path.is_file():
-        raise FileNotFoundError(f"No features model file at {str(path)!r}.")
+    path = features_model(model_path, f"The features model {str(model_path)!r}")
     cache = None
     if cache_beside is not None:
         key = _features_key(pixels, path, params)

@@ -859,7 +859,7 @@ def report(args):
         n_members=args.n_members,
         title=args.title or f"skdec: {run.info['dataset']}",
         cmap=run.cmap,
-        images=run.pixels,
+        images=run.images,
     )
     print(f"skdec: wrote {page} (open it in a browser)")
 
