@@ -131,6 +131,7 @@ def worker(args):
         out["seconds"] = time.perf_counter() - t
     else:
         from skdec import (
+            ContrastiveEncoder,
             ConvAutoencoder,
             DECClusterer,
             MLPAutoencoder,
@@ -141,15 +142,22 @@ def worker(args):
         # nested names reach the autoencoder: {"autoencoder__epochs": 50};
         # {"autoencoder": "stacked"} picks the paper's layer-wise pretraining,
         # {"autoencoder": "conv", "image_shape": [28, 28]} the convolutional one;
-        # {"augment": "shift-rotate", "augment__max_shift": 0.05} sets the amounts
+        # {"augment": "shift-rotate", "augment__max_shift": 0.05} sets the amounts;
+        # {"autoencoder": "contrastive", "autoencoder__augment": {"flip": true}}
+        # gives the contrastive encoder's views ShiftRotate(flip=True)
         params = dict(json.loads(args.dec_params or "{}"))
         if params.get("augment") == "shift-rotate":
             params["augment"] = ShiftRotate()
+        if isinstance(params.get("autoencoder__augment"), dict):
+            params["autoencoder__augment"] = ShiftRotate(
+                **params["autoencoder__augment"]
+            )
         kind = params.pop("autoencoder", "mlp")
         kinds = {
             "mlp": MLPAutoencoder,
             "stacked": StackedAutoencoder,
             "conv": ConvAutoencoder,
+            "contrastive": ContrastiveEncoder,
         }
         ae = kinds[kind]()
         model = DECClusterer(n_clusters, autoencoder=ae, random_state=args.seed)
