@@ -599,8 +599,9 @@ class ContrastiveEncoder(BaseAutoencoder):
     It suits subjects with no up, no left and no mirror side (galaxies,
     cells, plankton): ``skdec cluster --images`` takes it for a folder whose
     mean image looks the same turned and mirrored. Where orientation is
-    part of what tells classes apart (clothes, digits), pass an ``augment``
-    without rotations and flips, or use the autoencoders.
+    part of what tells classes apart, pass an ``augment`` without rotations
+    (clothes: mirrored views, ``invariance='none'``, as measured in
+    :ref:`bench_dec`) or use the autoencoders (digits).
 
     Parameters
     ----------
