@@ -147,8 +147,14 @@ def main(argv=None):
         )
         print(json.dumps(results[-1]), flush=True)
     print(f"H(classes) {mutual_info_score(y, y):.3f} nats")
-    methods = ("kmeans", "embedding_kmeans", "skdec_start", "skdec")
-    for method in (*methods, "readout_4", "readout_k"):
+    for method in (
+        "kmeans",
+        "embedding_kmeans",
+        "skdec_start",
+        "skdec",
+        "readout_4",
+        "readout_k",
+    ):
         for key in ("nmi", "ari", "balanced_acc", "mi", "h_clusters"):
             v = [r[method][key] for r in results]
             print(f"{method:11s} {key:13s} {np.mean(v):.3f} +- {np.std(v):.3f}")
