@@ -18,6 +18,7 @@ from ._features import FeatureExtractor
 from ._filters import KMeansFilterInitializer, copy_filters_to_conv, init_conv_stack
 from ._head import LabelHeadClassifier
 from ._labels import ClusterLabelMapper
+from ._morphology import MorphologyFeatures
 from ._query import select_queries
 from ._surgery import dissolve_cluster, merge_clusters
 from ._votes import (
@@ -50,6 +51,7 @@ __all__ = [
     "LabelHeadClassifier",
     "merge_clusters",
     "MLPAutoencoder",
+    "MorphologyFeatures",
     "PretrainedEncoder",
     "read_workflow_answers",
     "read_zooniverse_export",

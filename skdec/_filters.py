@@ -9,7 +9,6 @@ convolutions layer by layer.
 
 from __future__ import annotations
 
-import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -24,6 +23,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._centers import nearest_center
+from ._shapes import rows_image_shape
 from .cluster import SphericalKMeans
 
 __all__ = ["KMeansFilterInitializer", "copy_filters_to_conv", "init_conv_stack"]
@@ -70,29 +70,7 @@ def _as_images(X, image_shape):
     elif X.ndim == 3:
         images = X[:, np.newaxis]
     elif X.ndim == 2:
-        n_features = X.shape[1]
-        if image_shape is None:
-            side = math.isqrt(n_features)
-            if side * side != n_features:
-                raise ValueError(
-                    f"X has {n_features} features per row, which is not a square "
-                    "number: pass image_shape=(height, width) or "
-                    "(channels, height, width) to say how rows are images."
-                )
-            shape = (1, side, side)
-        else:
-            shape = tuple(int(s) for s in image_shape)
-            if len(shape) == 2:
-                shape = (1, *shape)
-            known = [s for s in shape if s != -1]
-            size = int(np.prod(known))
-            if size > 0 and len(known) == 2 and n_features % size == 0:
-                shape = tuple(n_features // size if s == -1 else s for s in shape)
-            if int(np.prod(shape)) != n_features:
-                raise ValueError(
-                    f"image_shape={tuple(image_shape)} does not fit rows of "
-                    f"{n_features} features."
-                )
+        shape = rows_image_shape(image_shape, X.shape[1])
         images = X.reshape(X.shape[0], *shape)
     else:
         raise ValueError(

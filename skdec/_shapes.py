@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-__all__ = ["check_image_shape"]
+__all__ = ["check_image_shape", "rows_image_shape"]
 
 
 def check_image_shape(image_shape, n_features):
@@ -25,6 +27,34 @@ def check_image_shape(image_shape, n_features):
     if int(np.prod(shape)) != n_features:
         raise ValueError(
             f"image_shape {shape} holds {int(np.prod(shape))} values but X has "
+            f"{n_features} features."
+        )
+    return shape
+
+
+def rows_image_shape(image_shape, n_features):
+    """``(C, H, W)`` of rows of ``n_features`` values: ``image_shape`` is
+    ``(H, W)`` or ``(C, H, W)``, one entry of which may be -1, or None for
+    square single-channel images; a ValueError says why rows do not fit."""
+    if image_shape is None:
+        side = math.isqrt(n_features)
+        if side * side != n_features:
+            raise ValueError(
+                f"X has {n_features} features per row, which is not a square "
+                "number: pass image_shape=(height, width) or "
+                "(channels, height, width) to say how rows are images."
+            )
+        return (1, side, side)
+    shape = tuple(int(s) for s in image_shape)
+    if len(shape) == 2:
+        shape = (1, *shape)
+    known = [s for s in shape if s != -1]
+    size = int(np.prod(known))
+    if size > 0 and len(known) == 2 and n_features % size == 0:
+        shape = tuple(n_features // size if s == -1 else s for s in shape)
+    if int(np.prod(shape)) != n_features:
+        raise ValueError(
+            f"image_shape={tuple(image_shape)} does not fit rows of "
             f"{n_features} features."
         )
     return shape

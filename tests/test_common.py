@@ -10,6 +10,7 @@ from skdec import (
     KMeansFilterInitializer,
     LabelHeadClassifier,
     MLPAutoencoder,
+    MorphologyFeatures,
 )
 from skdec.cluster import SphericalKMeans
 
@@ -73,6 +74,8 @@ ESTIMATORS = [
         silhouette_sample_size=100,
         random_state=0,
     ),
+    # Flat rows of the checks' data read as 1 x n_features images.
+    MorphologyFeatures(image_shape=(1, -1)),
     # dec=None: fits a DECClusterer with dec_params, then the mapper, then the head.
     LabelHeadClassifier(
         dec_params={k: v for k, v in FAST.items() if k != "random_state"},
