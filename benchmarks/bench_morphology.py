@@ -75,24 +75,22 @@ def main(argv=None):
     results = []
     for seed in args.seeds:
         row = {"seed": seed}
-        timed = {
-            "kmeans_pixels": lambda: KMeans(k, n_init=10, random_state=seed)
-            .fit_predict(bunch.data),
-            "morphology_kmeans": lambda: KMeans(k, n_init=10, random_state=seed)
-            .fit_predict(Z),
-            "morphology_gmm": lambda: GaussianMixture(
-                k, covariance_type="full", n_init=3, random_state=seed
-            )
-            .fit(Z)
-            .predict(Z),
-        }
+        methods = [
+            ("kmeans_pixels", KMeans(k, n_init=10, random_state=seed), bunch.data),
+            ("morphology_kmeans", KMeans(k, n_init=10, random_state=seed), Z),
+            (
+                "morphology_gmm",
+                GaussianMixture(k, covariance_type="full", n_init=3, random_state=seed),
+                Z,
+            ),
+        ]
         if args.dec:
-            timed["morphology_dec"] = lambda: DECClusterer(
-                n_clusters=k, random_state=seed
-            ).fit_predict(Z)
-        for name, method in timed.items():
+            methods.append(
+                ("morphology_dec", DECClusterer(n_clusters=k, random_state=seed), Z)
+            )
+        for name, estimator, data in methods:
             start = time.perf_counter()
-            labels = method()
+            labels = estimator.fit_predict(data)
             row[name] = {**scores(labels, y), "seconds": time.perf_counter() - start}
         results.append(row)
         print(json.dumps(row), flush=True)

@@ -39,9 +39,7 @@ TINY = 1e-12
 def feature_names(n_channels):
     """The names of the measurements of images with ``n_channels``."""
     names = list(SHAPE_NAMES)
-    names += [
-        f"log_fourier_m{m}_{lo:g}-{hi:g}r50" for lo, hi in ANNULI for m in MODES
-    ]
+    names += [f"log_fourier_m{m}_{lo:g}-{hi:g}r50" for lo, hi in ANNULI for m in MODES]
     names += [f"log_profile_{r:g}r50" for r in PROFILE_RADII]
     bands = "rgb" if n_channels == 3 else [f"ch{c}" for c in range(n_channels)]
     for where in ("core", "disc"):
@@ -305,9 +303,10 @@ def _measure(image, geo):
     for lo, hi in ANNULI:
         ring = (rs >= lo * r50) & (rs < hi * r50)
         if not ring.any():  # an annulus narrower than a pixel: its nearest circle
-            ring = np.abs(rs - (lo + hi) / 2 * r50) == np.abs(
-                rs - (lo + hi) / 2 * r50
-            ).min()
+            ring = (
+                np.abs(rs - (lo + hi) / 2 * r50)
+                == np.abs(rs - (lo + hi) / 2 * r50).min()
+            )
         fourier += [_log(a) for a in amplitude[ring].mean(0)]
     at_r50 = np.interp(r50, rs, profile)
     shape_of_profile = [

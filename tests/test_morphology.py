@@ -38,9 +38,7 @@ def _features(images, **params):
 
 
 def _column(name, n_channels=3):
-    names = MorphologyFeatures((n_channels, 8, 8)).fit(
-        np.zeros((1, n_channels * 64))
-    )
+    names = MorphologyFeatures((n_channels, 8, 8)).fit(np.zeros((1, n_channels * 64)))
     return list(names.get_feature_names_out()).index(name)
 
 
