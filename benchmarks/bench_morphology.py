@@ -67,7 +67,7 @@ def main(argv=None):
     start = time.perf_counter()
     morph = MorphologyFeatures(bunch.image_shape).fit_transform(bunch.data)
     feature_seconds = time.perf_counter() - start
-    Z = StandardScaler().fit_transform(morph).astype(np.float32)
+    Z = StandardScaler().fit_transform(morph)
     print(f"{Z.shape[1]} features per image in {feature_seconds:.1f}s", flush=True)
     k = args.clusters
     readout = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000))

@@ -143,6 +143,30 @@ print("DEC:              ", scores(clusters))
 print({stage: f"{seconds:.0f}s" for stage, seconds in dec.timings_.items()})
 
 # %%
+# Measuring the light instead of learning it
+# ------------------------------------------
+# :class:`skdec.MorphologyFeatures` measures each subject about the centre of
+# the frame: concentration, asymmetry, smoothness, Gini coefficient, axis
+# ratio, azimuthal Fourier modes (arms and bars), radial profile and colours.
+# No turn or mirror image changes them, and nothing is trained, so a Gaussian
+# mixture on them takes seconds. On all 3,332 development cut-outs it gave
+# more telling clusters than DEC on the contrastive embedding
+# (:doc:`/benchmarks`).
+from sklearn.mixture import GaussianMixture
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skdec import MorphologyFeatures
+
+measured = make_pipeline(
+    MorphologyFeatures(bunch.image_shape),
+    StandardScaler(),
+    GaussianMixture(n_clusters, covariance_type="full", n_init=3, random_state=0),
+)
+morphology_clusters = measured.fit_predict(bunch.data)
+print("morphology, GMM:  ", scores(morphology_clusters))
+
+# %%
 # A montage of each cluster
 # -------------------------
 # One row per cluster, its most confident subjects first: what a team would

@@ -143,11 +143,6 @@ class MorphologyFeatures(TransformerMixin, BaseEstimator):
     def __init__(self, image_shape=None):
         self.image_shape = image_shape
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
-
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Check that the rows are images of ``image_shape``.
@@ -182,13 +177,14 @@ class MorphologyFeatures(TransformerMixin, BaseEstimator):
         Returns
         -------
         features : ndarray of shape (n_samples, n_features_out_)
-            In the dtype of ``X`` (float32 or float64).
+            float64, whatever the dtype of ``X``: a Gaussian mixture's
+            covariances of float32 features can fail to factorise.
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         images = X.reshape(len(X), *self.image_shape_)
         geometry = _Geometry(*self.image_shape_[1:])
-        out = np.empty((len(X), self.n_features_out_), dtype=X.dtype)
+        out = np.empty((len(X), self.n_features_out_))
         for i, image in enumerate(images):
             out[i] = _measure(image.astype(np.float64), geometry)
         return out

@@ -133,7 +133,7 @@ def test_names_dtypes_and_shapes():
     est = MorphologyFeatures((3, 16, -1)).fit(X)
     assert est.image_shape_ == (3, 16, 16)
     F = est.transform(X)
-    assert F.dtype == np.float32
+    assert F.dtype == np.float64  # from float32 rows too
     names = est.get_feature_names_out()
     assert len(names) == F.shape[1] == est.n_features_out_ == 28
     assert len(set(names)) == len(names)
