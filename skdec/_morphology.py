@@ -56,9 +56,9 @@ class MorphologyFeatures(TransformerMixin, BaseEstimator):
     ``center_crop`` of :func:`~skdec.datasets.load_image_folder`), becomes
     the non-parametric measurements of galaxy morphology (Conselice 2003,
     Lotz et al. 2004), of its azimuthal structure and of its colours. None
-    depends on the subject's orientation: quarter turns and mirror images of
-    an image give the same features (up to rounding), and other turns the
-    same up to interpolation. They are measured on the mean of the channels
+    depends on the subject's orientation: mirror images and (of square
+    images) quarter turns give the same features up to rounding, other turns
+    the same up to interpolation. They are measured on the mean of the channels
     after subtracting the median of the image's border (its sky), about the
     centre of the frame, at radii relative to the half-light radius ``r50``:
 
@@ -69,7 +69,8 @@ class MorphologyFeatures(TransformerMixin, BaseEstimator):
     - ``log_asymmetry``: the light that differs from the image turned half a
       turn, over the light, within ``2 r50``;
     - ``log_smoothness``: the light above a box-smoothed copy (width
-      ``r50 / 4``) outside ``r50 / 4``, over the light, within ``2 r50``;
+      ``r50 / 4``, at least 3 pixels) outside ``r50 / 4``, over the light,
+      within ``2 r50``;
     - ``gini``: the Gini coefficient of the pixels within ``2 r50``;
     - ``log_signal_to_noise``: the light within ``2 r50`` over the border's
       noise in that many pixels (log10);
@@ -84,7 +85,9 @@ class MorphologyFeatures(TransformerMixin, BaseEstimator):
       blue.
 
     Ratios are logarithms (natural, floored at ``1e-4``), so that the features
-    have no long tails; their scales differ, so put a
+    have no long tails, and every measurement is a ratio, so the pixels'
+    scale does not matter (uint8 rows measure as the same rows divided by
+    255). Their scales differ, so put a
     :class:`~sklearn.preprocessing.StandardScaler` before a clustering. A
     blank image (no light above its border) gets finite values. The
     transformer learns nothing from the rows it is fitted on beyond their
@@ -299,10 +302,8 @@ def _measure(image, geo):
     for lo, hi in ANNULI:
         ring = (rs >= lo * r50) & (rs < hi * r50)
         if not ring.any():  # an annulus narrower than a pixel: its nearest circle
-            ring = (
-                np.abs(rs - (lo + hi) / 2 * r50)
-                == np.abs(rs - (lo + hi) / 2 * r50).min()
-            )
+            distance = np.abs(rs - (lo + hi) / 2 * r50)
+            ring = distance == distance.min()
         fourier += [_log(a) for a in amplitude[ring].mean(0)]
     at_r50 = np.interp(r50, rs, profile)
     shape_of_profile = [

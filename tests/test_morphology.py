@@ -173,3 +173,15 @@ def test_clusters_round_and_elongated_galaxies_in_a_pipeline():
     labels = pipe.fit_predict(X)
     assert len(set(labels[:10])) == len(set(labels[10:])) == 1
     assert labels[0] != labels[10]
+
+
+def test_features_do_not_depend_on_the_pixel_scale():
+    # uint8 rows (a memmap of load_image_folder) measure as the same rows / 255
+    rng = np.random.RandomState(1)
+    images = [_galaxy(3, 5, arms=0.3, angle=a) for a in (0.2, 1.0)]
+    X = np.clip(np.array(images) + 0.02 * rng.rand(2, 3, SIDE, SIDE), 0, 1)
+    X = np.round(X.reshape(2, -1) * 255).astype(np.uint8)
+    est = MorphologyFeatures((3, SIDE, SIDE))
+    np.testing.assert_allclose(
+        est.fit_transform(X), est.fit_transform(X / 255.0), rtol=1e-6, atol=1e-8
+    )
