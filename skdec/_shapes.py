@@ -1,4 +1,4 @@
-"""The one check of ``image_shape`` against the rows it describes."""
+"""The checks of ``image_shape`` against the rows it describes."""
 
 from __future__ import annotations
 
@@ -45,7 +45,19 @@ def rows_image_shape(image_shape, n_features):
                 "(channels, height, width) to say how rows are images."
             )
         return (1, side, side)
-    shape = tuple(int(s) for s in image_shape)
+    try:
+        shape = tuple(int(s) for s in np.ravel(image_shape))
+    except (TypeError, ValueError):
+        shape = ()
+    if (
+        len(shape) not in (2, 3)
+        or shape.count(-1) > 1
+        or any(s < 1 and s != -1 for s in shape)
+    ):
+        raise ValueError(
+            "image_shape must be (height, width) or (channels, height, width) "
+            f"of positive ints, one of which may be -1; got {image_shape!r}."
+        )
     if len(shape) == 2:
         shape = (1, *shape)
     known = [s for s in shape if s != -1]

@@ -151,6 +151,9 @@ def test_rows_that_are_not_the_images_said():
     est = MorphologyFeatures().fit(np.zeros((2, 16)))
     with pytest.raises(ValueError, match="features"):
         est.transform(np.zeros((2, 25)))
+    for bad in [(2, 2, 2, 2), (0, 4), (-1, -1), ("a", 4)]:
+        with pytest.raises(ValueError, match="image_shape must be"):
+            MorphologyFeatures(bad).fit(np.zeros((2, 16)))
     with pytest.raises(ValueError, match="NaN"):
         MorphologyFeatures().fit(np.full((2, 16), np.nan))
 
