@@ -6,9 +6,11 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._shapes import rows_image_shape
+from ._validation import CHECK_BYTES, validate_rows
+from .net._rows import rows_per_chunk
 
 __all__ = ["MorphologyFeatures"]
 
@@ -154,7 +156,9 @@ class MorphologyFeatures(TransformerMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_samples, n_features)
             Flattened images, channels first. No value may be NaN or
-            infinite.
+            infinite. A memmap, an HDF5 or zarr dataset or a uint8 array
+            (:func:`~skdec.datasets.load_image_folder` with ``memmap``) is
+            read in chunks by ``transform``, never copied whole.
 
         y : Ignored
             Not used, present for API consistency by convention.
@@ -164,7 +168,9 @@ class MorphologyFeatures(TransformerMixin, BaseEstimator):
         self : object
             Fitted transformer.
         """
-        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        X = validate_rows(
+            self, X, reset=True, dtype=[np.float64, np.float32], check_finite="batches"
+        )
         self.image_shape_ = rows_image_shape(self.image_shape, X.shape[1])
         self.n_features_out_ = len(feature_names(self.image_shape_[0]))
         return self
@@ -184,12 +190,16 @@ class MorphologyFeatures(TransformerMixin, BaseEstimator):
             covariances of float32 features can fail to factorise.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        images = X.reshape(len(X), *self.image_shape_)
+        X = validate_rows(
+            self, X, reset=False, dtype=[np.float64, np.float32], check_finite="batches"
+        )
         geometry = _Geometry(*self.image_shape_[1:])
-        out = np.empty((len(X), self.n_features_out_))
-        for i, image in enumerate(images):
-            out[i] = _measure(image.astype(np.float64), geometry)
+        out = np.empty((X.shape[0], self.n_features_out_))
+        step = rows_per_chunk(X.shape[1], 8, CHECK_BYTES)
+        for start in range(0, X.shape[0], step):
+            chunk = np.asarray(X[start : start + step], dtype=np.float64)
+            for i, image in enumerate(chunk.reshape(-1, *self.image_shape_)):
+                out[start + i] = _measure(image, geometry)
         return out
 
     def get_feature_names_out(self, input_features=None):

@@ -188,3 +188,21 @@ def test_features_do_not_depend_on_the_pixel_scale():
     np.testing.assert_allclose(
         est.fit_transform(X), est.fit_transform(X / 255.0), rtol=1e-6, atol=1e-8
     )
+
+
+def test_rows_on_disk_are_read_in_chunks(tmp_path, monkeypatch):
+    import skdec._morphology as morphology
+
+    rng = np.random.RandomState(2)
+    X = np.round(rng.rand(7, 3 * 12 * 12) * 255).astype(np.uint8)
+    on_disk = np.memmap(tmp_path / "rows.u8", dtype=np.uint8, mode="w+", shape=X.shape)
+    on_disk[:] = X
+    monkeypatch.setattr(morphology, "CHECK_BYTES", 3 * 12 * 12 * 8 * 3)  # 3 rows
+    est = MorphologyFeatures((3, 12, 12))
+    np.testing.assert_allclose(
+        est.fit_transform(on_disk), est.fit_transform(X / 255.0), rtol=1e-5, atol=1e-6
+    )
+    bad = np.memmap(tmp_path / "rows.f4", dtype=np.float32, mode="w+", shape=(5, 16))
+    bad[3, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        MorphologyFeatures().fit_transform(bad)
