@@ -225,6 +225,7 @@ class _Geometry:
         cy, cx = (height - 1) / 2, (width - 1) / 2
         self.yy, self.xx = np.mgrid[0:height, 0:width].astype(np.float64)
         self.radius = np.hypot(self.yy - cy, self.xx - cx)
+        self.r_min = self.radius.min()  # the centre pixel's, in any aperture
         self.r_max = max(min(height, width) / 2, 0.5)
         self.rs = np.arange(max(int(self.r_max), 1)) + 0.5
         angles = np.linspace(0, 2 * np.pi, N_ANGLES, endpoint=False)
@@ -252,7 +253,7 @@ def _measure(image, geo):
     sky = np.median(_border(image), axis=1)
     light = image - sky[:, None, None]
     grey = light.mean(0)
-    noise = float(_border(image.mean(0)[None]).std())
+    noise = float(_border(grey[None]).std())
     positive = np.clip(grey, 0, None)
     rs = geo.rs
     polar = ndimage.map_coordinates(grey, geo.polar, order=1, mode="nearest")
@@ -267,7 +268,7 @@ def _measure(image, geo):
         r20, r50, r80 = np.interp([0.2, 0.5, 0.8], shares, edges)
     else:  # a blank image
         r20 = r50 = r80 = geo.r_max / 2
-    aperture = geo.radius <= max(2 * r50, geo.radius.min())
+    aperture = geo.radius <= max(2 * r50, geo.r_min)
     inside = positive * aperture
     flux = inside.sum()
 
@@ -286,7 +287,7 @@ def _measure(image, geo):
     width = max(3, int(0.25 * r50) | 1)
     smooth = ndimage.uniform_filter(grey, size=width, mode="nearest")
     clumps = np.clip(grey - smooth, 0, None) * aperture * (geo.radius > 0.25 * r50)
-    smoothness = clumps.sum() / (flux + TINY)
+    smoothness = clumps.sum() / weight
     values = np.sort(np.abs(grey[aperture]))
     k = len(values)
     gini = float(
@@ -305,9 +306,7 @@ def _measure(image, geo):
     ]
 
     spectrum = np.abs(np.fft.rfft(polar, axis=1))
-    amplitude = spectrum[:, [m % (N_ANGLES // 2 + 1) for m in MODES]] / (
-        spectrum[:, :1] + TINY
-    )
+    amplitude = spectrum[:, list(MODES)] / (spectrum[:, :1] + TINY)
     fourier = []
     for lo, hi in ANNULI:
         ring = (rs >= lo * r50) & (rs < hi * r50)
@@ -324,7 +323,7 @@ def _measure(image, geo):
     colours = []
     if len(image) > 1:
         for region in (
-            geo.radius <= max(0.5 * r50, geo.radius.min()),
+            geo.radius <= max(0.5 * r50, geo.r_min),
             (geo.radius > 0.5 * r50) & (geo.radius <= 1.5 * r50),
         ):
             sums = light[:, region].sum(1)

@@ -9,21 +9,32 @@ import numpy as np
 __all__ = ["check_image_shape", "rows_image_shape"]
 
 
-def check_image_shape(image_shape, n_features):
-    """``image_shape`` as ``(C, H, W)`` checked against ``n_features``, or None."""
-    if image_shape is None:
-        return None
+def _parse(image_shape, *, free):
+    """``image_shape`` as a ``(C, H, W)`` tuple of ints, ``(H, W)`` read as
+    one channel; with ``free``, one entry may be -1. A ValueError names it
+    when it is not such a shape."""
     try:
         shape = tuple(int(s) for s in np.ravel(image_shape))
     except (TypeError, ValueError):
         shape = ()
-    if len(shape) not in (2, 3) or min(shape) < 1:
+    if (
+        len(shape) not in (2, 3)
+        or any(s < 1 and not (free and s == -1) for s in shape)
+        or shape.count(-1) > 1
+    ):
         raise ValueError(
             "image_shape must be (height, width) or (channels, height, width) "
-            f"of positive ints, got {image_shape!r}."
+            f"of positive ints{', one of which may be -1;' if free else ','} "
+            f"got {image_shape!r}."
         )
-    if len(shape) == 2:
-        shape = (1, *shape)
+    return shape if len(shape) == 3 else (1, *shape)
+
+
+def check_image_shape(image_shape, n_features):
+    """``image_shape`` as ``(C, H, W)`` checked against ``n_features``, or None."""
+    if image_shape is None:
+        return None
+    shape = _parse(image_shape, free=False)
     if int(np.prod(shape)) != n_features:
         raise ValueError(
             f"image_shape {shape} holds {int(np.prod(shape))} values but X has "
@@ -45,21 +56,7 @@ def rows_image_shape(image_shape, n_features):
                 "(channels, height, width) to say how rows are images."
             )
         return (1, side, side)
-    try:
-        shape = tuple(int(s) for s in np.ravel(image_shape))
-    except (TypeError, ValueError):
-        shape = ()
-    if (
-        len(shape) not in (2, 3)
-        or shape.count(-1) > 1
-        or any(s < 1 and s != -1 for s in shape)
-    ):
-        raise ValueError(
-            "image_shape must be (height, width) or (channels, height, width) "
-            f"of positive ints, one of which may be -1; got {image_shape!r}."
-        )
-    if len(shape) == 2:
-        shape = (1, *shape)
+    shape = _parse(image_shape, free=True)
     known = [s for s in shape if s != -1]
     size = int(np.prod(known))
     if size > 0 and len(known) == 2 and n_features % size == 0:
